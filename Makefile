@@ -1,0 +1,35 @@
+# make run: set up and serve on http://127.0.0.1:8000.  make test: set up and run every check.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint fast-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/tfquiz migrate
+	$(BIN)/tfquiz serve --no-migrate
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app
+
+test: $(STAMP) lint
+	$(BIN)/tfquiz migrate
+	$(BIN)/tfquiz check questions/
+	$(BIN)/pytest
+
+fast-test: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

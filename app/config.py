@@ -1,0 +1,84 @@
+"""Typed settings read from ``TFQUIZ_*`` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the app, each with a safe default."""
+
+    model_config = SettingsConfigDict(env_prefix="TFQUIZ_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="Folder for the SQLite file and the generated secret key.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database; defaults to an SQLite file in data_dir.",
+    )
+    questions_dir: Path = Field(
+        default=PROJECT_ROOT / "questions",
+        description="Folder of question markdown files.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs session cookies; generated and kept in data_dir when unset.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `tfquiz serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `tfquiz serve` binds to.")
+    max_answer_chars: int = Field(
+        default=10_000, ge=1, description="Longest answer accepted, in characters."
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
+    )
+    session_cookie: str = Field(
+        default="tfquiz_session", description="Name of the signed learner session cookie."
+    )
+    session_max_age_days: int = Field(
+        default=180, ge=1, description="How long a learner's browser stays recognised."
+    )
+    cookie_secure: bool = Field(
+        default=False, description="Send cookies over HTTPS only; turn on behind TLS."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=5000, ge=0, description="How long an SQLite writer waits for a lock."
+    )
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """Return the database URL, defaulting to an SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.resolve() / 'tfquiz.sqlite3'}"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """Return the secret key, creating and keeping one in the data folder when unset."""
+        if self.secret_key:
+            return self.secret_key
+        return load_or_create_secret(self.data_dir / "secret_key")
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Read the key at ``path``, or write a new random one readable only by its owner."""
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text(key, encoding="utf-8")
+    tmp.replace(path)
+    return key
