@@ -1,0 +1,150 @@
+"""The pydantic models that a question file must satisfy."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.matching import Pattern, compile_pattern
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Phrase = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+SLUG_HELP = "lower-case letters, digits and dashes"
+
+
+class Strict(BaseModel):
+    """A model that refuses unknown keys, so typos in a file are reported."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FrontMatter(Strict):
+    """The YAML header of a question file."""
+
+    id: UUID = Field(description="Stable identifier; keep it when renaming the file.")
+    number: int = Field(ge=1, le=9999, description="Position in the quiz and in the URL.")
+    title: str = Field(min_length=1, max_length=200)
+    topic: str = Field(min_length=1, max_length=100)
+    points: float = Field(default=10, gt=0, le=1000)
+
+
+class KeyPoint(Strict):
+    """One idea the answer should contain, with the phrasings that show it."""
+
+    id: Slug
+    text: str = Field(min_length=1, description="The point as the learner will read it.")
+    weight: float = Field(default=1, gt=0, le=100)
+    any_of: list[Phrase] = Field(min_length=1, description="Phrasings that earn the point.")
+    contradicted_by: list[Phrase] = Field(
+        default_factory=list, description="Phrasings that void the point when present."
+    )
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> Self:
+        _compile_all(self.any_of + self.contradicted_by)
+        return self
+
+
+class Misconception(Strict):
+    """A wrong idea worth naming, with the feedback that corrects it."""
+
+    id: Slug
+    any_of: list[Phrase] = Field(min_length=1)
+    feedback: str = Field(min_length=1)
+    voids: list[Slug] = Field(
+        default_factory=list, description="Key points that a detected misconception cancels."
+    )
+    demo: int | None = Field(default=None, ge=1, description="Demo that refutes it (1-based).")
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> Self:
+        _compile_all(self.any_of)
+        return self
+
+
+class Rubric(Strict):
+    """How answers to one question are scored."""
+
+    explain: bool = Field(
+        default=True, description="Whether the answer must explain, not only list terms."
+    )
+    keyword_cap: float = Field(
+        default=0.5, ge=0, le=1, description="Highest score of a bare keyword list."
+    )
+    key_points: list[KeyPoint] = Field(min_length=1)
+    misconceptions: list[Misconception] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Self:
+        ids = [point.id for point in self.key_points]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate key point id(s): {', '.join(duplicates)}")
+        for misconception in self.misconceptions:
+            unknown = [v for v in misconception.voids if v not in ids]
+            if unknown:
+                raise ValueError(
+                    f"misconception {misconception.id!r} voids unknown key point(s): "
+                    + ", ".join(unknown)
+                )
+        return self
+
+    @property
+    def total_weight(self) -> float:
+        """Return the sum of the key points' weights."""
+        return sum(point.weight for point in self.key_points)
+
+
+class DemoExpectation(Strict):
+    """What a demo's output must show for the reference answer to hold."""
+
+    contains: list[str] = Field(default_factory=list)
+    not_contains: list[str] = Field(default_factory=list)
+    matches: list[str] = Field(
+        default_factory=list, description="Regular expressions the output must match."
+    )
+    raises: str | None = Field(default=None, description="Exception class name it must raise.")
+
+    @model_validator(mode="after")
+    def _regexes_compile(self) -> Self:
+        for expression in self.matches:
+            try:
+                re.compile(expression)
+            except re.error as error:
+                raise ValueError(f"bad regular expression {expression!r}: {error}") from None
+        return self
+
+
+class Demo(Strict):
+    """A runnable snippet that shows a question's point live."""
+
+    index: int = Field(ge=1)
+    title: str
+    intro_markdown: str
+    code: str
+    expect: DemoExpectation | None
+    line: int = Field(description="Line of the code block in the file, for error messages.")
+
+
+class Question(Strict):
+    """A fully loaded, validated question."""
+
+    id: UUID
+    number: int
+    title: str
+    topic: str
+    points: float
+    prompt_markdown: str
+    reference_markdown: str
+    rubric: Rubric
+    demos: tuple[Demo, ...]
+    path: Path
+    content_hash: str
+
+
+def _compile_all(phrases: list[str]) -> list[Pattern]:
+    return [compile_pattern(phrase) for phrase in phrases]
