@@ -1,0 +1,73 @@
+"""Record graded answers and read a learner's progress back, aggregated in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.grading import GradeResult
+from app.models import Attempt
+from app.schema import Question
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A learner's standing on one question."""
+
+    attempts: int
+    best_score: float
+    best_points: float
+
+
+def record_attempt(
+    session: Session, learner_id: int, question: Question, text: str, result: GradeResult
+) -> Attempt:
+    """Add a graded answer to the session; the caller commits."""
+    attempt = Attempt(
+        learner_id=learner_id,
+        question_id=str(question.id),
+        question_number=question.number,
+        content_hash=question.content_hash,
+        text=text,
+        score=result.score,
+        points=result.points,
+        max_points=result.max_points,
+        breakdown=result.model_dump(mode="json"),
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
+def progress_by_question(session: Session, learner_id: int) -> dict[str, Progress]:
+    """Return attempts and best score per question id for one learner."""
+    rows = session.execute(
+        select(
+            Attempt.question_id,
+            func.count(Attempt.id),
+            func.max(Attempt.score),
+            func.max(Attempt.points),
+        )
+        .where(Attempt.learner_id == learner_id)
+        .group_by(Attempt.question_id)
+    )
+    return {qid: Progress(count, best, points) for qid, count, best, points in rows}
+
+
+def attempts_for(session: Session, learner_id: int, question_id: str) -> list[Attempt]:
+    """Return a learner's attempts at one question, newest first."""
+    return list(
+        session.scalars(
+            select(Attempt)
+            .where(Attempt.learner_id == learner_id, Attempt.question_id == question_id)
+            .order_by(Attempt.id.desc())
+        )
+    )
+
+
+def get_own_attempt(session: Session, learner_id: int, attempt_id: int) -> Attempt | None:
+    """Return an attempt only if it belongs to this learner."""
+    attempt = session.get(Attempt, attempt_id)
+    return attempt if attempt is not None and attempt.learner_id == learner_id else None

@@ -1,0 +1,86 @@
+"""FastAPI dependencies: settings, questions, database sessions and the current learner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database
+from app.learners import get_learner
+from app.models import Learner
+from app.questions import QuestionBank
+from app.schema import Question
+
+LEARNER_KEY = "learner_id"
+
+
+def get_settings(request: Request) -> Settings:
+    """Return the app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_bank(request: Request) -> QuestionBank:
+    """Return the loaded questions."""
+    bank: QuestionBank = request.app.state.bank
+    return bank
+
+
+def get_database(request: Request) -> Database:
+    """Return the database, for routes that own a write transaction."""
+    database: Database = request.app.state.db
+    return database
+
+
+def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """Yield a read-only session for the request."""
+    with database.reading() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BankDep = Annotated[QuestionBank, Depends(get_bank)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+ReadSession = Annotated[Session, Depends(read_session)]
+
+
+def question_by_number(n: int, bank: BankDep) -> Question:
+    """Return question ``n`` or answer 404 naming the valid range."""
+    question = bank.questions.get(n)
+    if question is None:
+        raise HTTPException(404, detail=f"There is no question {n}. {describe_range(bank)}")
+    return question
+
+
+QuestionDep = Annotated[Question, Depends(question_by_number)]
+
+
+def describe_range(bank: QuestionBank) -> str:
+    """Say which question numbers exist, for error messages."""
+    numbers = sorted(bank.questions)
+    if not numbers:
+        return "No questions are loaded."
+    return f"Questions are numbered {numbers[0]} to {numbers[-1]}."
+
+
+def session_cookie_invalid(request: Request, settings: Settings) -> bool:
+    """Tell whether the browser sent a session cookie whose signature did not verify."""
+    return settings.session_cookie in request.cookies and not request.session
+
+
+def current_learner(request: Request, session: ReadSession) -> Learner | None:
+    """Return the learner of this browser session, if it still exists."""
+    learner_id = request.session.get(LEARNER_KEY)
+    if not isinstance(learner_id, int):
+        return None
+    learner = get_learner(session, learner_id)
+    if learner is None:
+        request.session.pop(LEARNER_KEY, None)
+    return learner
+
+
+LearnerDep = Annotated[Learner | None, Depends(current_learner)]

@@ -1,0 +1,75 @@
+"""The application factory: settings in, a configured FastAPI app out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from app import __version__
+from app.config import PROJECT_ROOT, Settings
+from app.db import Database, create_db_engine
+from app.errors import install_error_handlers
+from app.limits import BodySizeLimit
+from app.migrate import pending_revisions
+from app.questions import load_folder
+from app.rendering import highlight_css
+from app.routes import api, quiz
+
+logger = logging.getLogger("tfquiz")
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "static"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Refuse to serve an unmigrated database; dispose of the engine at shutdown."""
+    database: Database = app.state.db
+    if pending_revisions(database.engine):
+        raise RuntimeError("The database schema is not up to date: run `tfquiz migrate`.")
+    yield
+    database.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: database, questions, templates, middleware and routes."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="tfquiz",
+        version=__version__,
+        summary="A self-grading quiz on custom models and training with TensorFlow.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = Database(create_db_engine(settings))
+    app.state.bank = load_folder(settings.questions_dir)
+    for error in app.state.bank.errors:
+        logger.error("question file skipped: %s", error)
+    app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    app.state.templates.env.globals["app_version"] = __version__
+    css = highlight_css()
+
+    @app.get("/assets/highlight.css", include_in_schema=False)
+    def _highlight_css() -> Response:
+        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key,
+        session_cookie=settings.session_cookie,
+        max_age=settings.session_max_age_days * 24 * 3600,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(quiz.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,221 @@
+"""Learner pages: start, the question list, answering, results and the summary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app.attempts import attempts_for, get_own_attempt, progress_by_question, record_attempt
+from app.deps import (
+    LEARNER_KEY,
+    BankDep,
+    DatabaseDep,
+    LearnerDep,
+    QuestionDep,
+    ReadSession,
+    SettingsDep,
+    session_cookie_invalid,
+)
+from app.grading import GradeResult, grade_answer
+from app.learners import sign_in
+from app.rendering import mark_answer, render_markdown
+from app.validation import InvalidText, clean_answer
+
+router = APIRouter()
+FLASH_KEY = "flash"
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    """Render a page, passing along any message left for it."""
+    context.setdefault("flash", request.session.pop(FLASH_KEY, None))
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def redirect(url: str, message: str | None = None, request: Request | None = None) -> Response:
+    """Redirect after a POST, optionally leaving a message for the next page."""
+    if message and request is not None:
+        request.session[FLASH_KEY] = message
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(url: str | None) -> str:
+    """Allow only local paths as a redirect target."""
+    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return url
+    return "/"
+
+
+@router.get("/", name="home")
+def home(
+    request: Request,
+    bank: BankDep,
+    settings: SettingsDep,
+    learner: LearnerDep,
+    session: ReadSession,
+    next: str | None = None,
+) -> Response:
+    """Show the start form, or the learner's progress through the questions."""
+    if learner is None:
+        notice = None
+        if session_cookie_invalid(request, settings):
+            notice = "Your session was not valid or had expired; please enter your name again."
+        return render(request, "quiz/start.html", notice=notice, next=safe_next(next))
+    progress = progress_by_question(session, learner.id)
+    rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
+    answered = sum(1 for _, p in rows if p is not None)
+    return render(request, "quiz/home.html", learner=learner, rows=rows, answered=answered)
+
+
+@router.post("/start", name="start")
+def start(
+    request: Request,
+    database: DatabaseDep,
+    name: Annotated[str, Form(max_length=1000)],
+    email: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Sign a learner in by name, creating them on first visit."""
+    current = request.session.get(LEARNER_KEY)
+    try:
+        with database.writing() as session:
+            learner, created = sign_in(session, name, email, current)
+            learner_id, display = learner.id, learner.display_name
+    except InvalidText as error:
+        return render(
+            request,
+            "quiz/start.html",
+            status=422,
+            error=str(error),
+            name=name,
+            email=email,
+            next=safe_next(next),
+            notice=None,
+        )
+    request.session[LEARNER_KEY] = learner_id
+    greeting = f"Welcome, {display}!" if created else f"Welcome back, {display}."
+    return redirect(safe_next(next), greeting, request)
+
+
+@router.post("/leave", name="leave")
+def leave(request: Request) -> Response:
+    """Forget the learner on this browser."""
+    request.session.clear()
+    return redirect("/")
+
+
+@router.get("/questions/{n}", name="question")
+def question_page(
+    request: Request,
+    question: QuestionDep,
+    bank: BankDep,
+    learner: LearnerDep,
+    session: ReadSession,
+) -> Response:
+    """Show a question with its answer form and the learner's earlier attempts."""
+    attempts = attempts_for(session, learner.id, str(question.id)) if learner else []
+    return render(
+        request,
+        "quiz/question.html",
+        question=question,
+        learner=learner,
+        prompt=render_markdown(question.prompt_markdown),
+        attempts=attempts,
+        neighbours=_neighbours(bank.ordered(), question.number),
+        answer="",
+    )
+
+
+@router.post("/questions/{n}", name="answer")
+def submit_answer(
+    request: Request,
+    question: QuestionDep,
+    bank: BankDep,
+    learner: LearnerDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    answer: Annotated[str, Form(max_length=200_000)],
+) -> Response:
+    """Grade an answer from the form, store it, then show the result."""
+    if learner is None:
+        here = f"/questions/{question.number}"
+        return redirect(f"/?next={quote(here)}", "Enter your name before answering.", request)
+    try:
+        text = clean_answer(answer, settings.max_answer_chars)
+    except InvalidText as error:
+        return render(
+            request,
+            "quiz/question.html",
+            status=422,
+            question=question,
+            learner=learner,
+            prompt=render_markdown(question.prompt_markdown),
+            attempts=[],
+            error=str(error),
+            neighbours=_neighbours(bank.ordered(), question.number),
+            answer=answer,
+        )
+    result = grade_answer(question, text)
+    with database.writing() as session:
+        attempt_id = record_attempt(session, learner.id, question, text, result).id
+    return redirect(f"/questions/{question.number}/attempts/{attempt_id}")
+
+
+@router.get("/questions/{n}/attempts/{attempt_id}", name="result")
+def result_page(
+    request: Request,
+    question: QuestionDep,
+    bank: BankDep,
+    learner: LearnerDep,
+    session: ReadSession,
+    attempt_id: int,
+) -> Response:
+    """Show one of the learner's own graded attempts with the reference answer."""
+    attempt = get_own_attempt(session, learner.id, attempt_id) if learner else None
+    if attempt is None or attempt.question_id != str(question.id):
+        raise HTTPException(404, detail="No such attempt among your answers.")
+    result = GradeResult.model_validate(attempt.breakdown)
+    return render(
+        request,
+        "quiz/result.html",
+        question=question,
+        learner=learner,
+        attempt=attempt,
+        result=result,
+        marked=mark_answer(attempt.text, result.highlights()),
+        reference=render_markdown(question.reference_markdown),
+        stale=attempt.content_hash != question.content_hash,
+        neighbours=_neighbours(bank.ordered(), question.number),
+    )
+
+
+@router.get("/summary", name="summary")
+def summary(request: Request, bank: BankDep, learner: LearnerDep, session: ReadSession) -> Response:
+    """Show the best score per question and the total."""
+    if learner is None:
+        return redirect("/?next=/summary", "Enter your name to see your summary.", request)
+    progress = progress_by_question(session, learner.id)
+    rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
+    total = sum(p.best_points for _, p in rows if p is not None)
+    possible = sum(q.points for q, _ in rows)
+    return render(
+        request,
+        "quiz/summary.html",
+        learner=learner,
+        rows=rows,
+        total=total,
+        possible=possible,
+        answered=sum(1 for _, p in rows if p is not None),
+    )
+
+
+def _neighbours(ordered: list[Any], number: int) -> tuple[Any, Any]:
+    numbers = [q.number for q in ordered]
+    index = numbers.index(number)
+    previous = ordered[index - 1] if index > 0 else None
+    following = ordered[index + 1] if index + 1 < len(ordered) else None
+    return previous, following

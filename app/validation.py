@@ -1,0 +1,64 @@
+"""Check text that people type before it is graded or stored."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Tabs and line breaks are fine in an answer; every other control character is not.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME_CHARS = 80
+MAX_EMAIL_CHARS = 254
+
+
+class InvalidText(ValueError):
+    """Raised with a message fit to show the person who typed the text."""
+
+
+def clean_answer(text: str, max_chars: int) -> str:
+    """Return the answer with line endings normalised, or raise InvalidText saying why."""
+    _refuse_unencodable(text, "answer")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InvalidText("The answer is empty: write a few sentences before submitting.")
+    if len(text) > max_chars:
+        raise InvalidText(
+            f"The answer is {len(text):,} characters long; the limit is {max_chars:,}."
+        )
+    return text
+
+
+def clean_name(name: str) -> str:
+    """Return a display name with spaces tidied, or raise InvalidText saying why."""
+    _refuse_unencodable(name, "name")
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    if not name:
+        raise InvalidText("Please enter your name.")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidText(f"The name is too long; use at most {MAX_NAME_CHARS} characters.")
+    return name
+
+
+def name_key(name: str) -> str:
+    """Return the form of a name under which two spellings count as the same learner."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def clean_email(email: str | None) -> str | None:
+    """Return a tidied email address, None when blank, or raise InvalidText."""
+    if email is None or not email.strip():
+        return None
+    _refuse_unencodable(email, "email address")
+    email = email.strip()
+    if len(email) > MAX_EMAIL_CHARS or not _EMAIL.match(email):
+        raise InvalidText("That email address does not look valid.")
+    return email
+
+
+def _refuse_unencodable(text: str, what: str) -> None:
+    if _SURROGATE.search(text):
+        raise InvalidText(f"The {what} contains an invalid character (a lone surrogate).")
+    if _CONTROL.search(text):
+        raise InvalidText(f"The {what} contains control characters; remove them and retry.")

@@ -1,0 +1,64 @@
+"""Start a real uvicorn server process on a free loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2 as httpx
+
+START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    """Ask the kernel for a free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Migrate a fresh database in ``data_dir``, serve it, and yield the base URL."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "TFQUIZ_DATA_DIR": str(data_dir),
+        "TFQUIZ_SECRET_KEY": "server-test-secret-key-0123456789abcdef",
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "app", "serve", "--port", str(port), *extra]
+    log = (data_dir / "server.log").open("w")
+    process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process, data_dir / "server.log")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> float:
+    """Poll until the server answers; return the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < START_TIMEOUT_S:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(url + "/api/questions", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not start in {START_TIMEOUT_S} s:\n{log.read_text()}")

@@ -1,0 +1,84 @@
+"""The tfquiz command, run as a learner or instructor would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.factories import GOOD_Q3
+from tests.test_questions import VALID
+
+TFQUIZ = [sys.executable, "-m", "app"]
+
+
+def run(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a fresh process."""
+    return subprocess.run(
+        [*TFQUIZ, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_check_passes_on_the_shipped_questions() -> None:
+    result = run("check", "questions/")
+    assert result.returncode == 0, result.stderr
+    assert "11 question(s)" in result.stdout and "all valid" in result.stdout
+
+
+def test_check_reports_file_and_line_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "12-ok.md").write_text(VALID)
+    (tmp_path / "13-bad.md").write_text(
+        VALID.replace("number: 12", "number: 13")
+        .replace("7d3c8a9e-1111", "7d3c8a9e-3333")
+        .replace("    weight: 1", "    weight: 0")
+    )
+    result = run("check", str(tmp_path))
+    assert result.returncode == 1
+    assert f"{tmp_path / '13-bad.md'}:23: rubric: key_points.0.weight" in result.stderr
+    assert "1 problem(s)" in result.stderr
+
+
+def test_grade_one_answer_from_stdin() -> None:
+    result = run("grade", "--question", "3", stdin=GOOD_Q3)
+    assert result.returncode == 0, result.stderr
+    graded = json.loads(result.stdout)
+    assert graded["score"] == 1.0 and graded["points"] == 10.0 and graded["max_points"] == 10.0
+    assert graded["feedback"].startswith("Excellent")
+
+
+def test_grade_a_batch_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
+    batch = tmp_path / "answers.jsonl"
+    lines = [
+        json.dumps({"question": 3, "text": GOOD_Q3}),
+        json.dumps({"question": 3, "text": "Yes, both are int64."}),
+        "not json",
+        json.dumps({"question": 42, "text": "x"}),
+    ]
+    batch.write_text("\n".join(lines) + "\n")
+    result = run("grade", "--batch", str(batch))
+    assert result.returncode == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("score") for o in out[:2]] == [1.0, 0.0]
+    assert out[2] == {"line": 3, "error": "not valid JSON: Expecting value"}
+    assert out[3] == {"line": 4, "error": "there is no question 42"}
+
+
+def test_grade_needs_exactly_one_mode() -> None:
+    result = run("grade")
+    assert result.returncode == 2 and "exactly one of" in result.stderr
+
+
+def test_migrate_creates_the_database(tmp_path: Path) -> None:
+    result = run("migrate", env={"TFQUIZ_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "tfquiz.sqlite3").exists()
+    assert (tmp_path / "secret_key").exists() is False  # only serving needs the secret
