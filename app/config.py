@@ -54,6 +54,28 @@ class Settings(BaseSettings):
         default=5000, ge=0, description="How long an SQLite writer waits for a lock."
     )
 
+    demo_workers: int = Field(
+        default=1, ge=0, le=64, description="Warm TensorFlow worker processes (0: no demos)."
+    )
+    demo_queue_size: int = Field(
+        default=8, ge=0, description="Demo runs that may wait for a worker before 503."
+    )
+    demo_queue_wait_s: float = Field(
+        default=60, gt=0, description="Longest a queued demo run waits for a worker."
+    )
+    demo_timeout_s: float = Field(
+        default=30, gt=0, description="Time limit of one demo run; the worker is replaced."
+    )
+    demo_max_output_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Output cap of one demo run, in bytes."
+    )
+    demo_recycle_after: int = Field(
+        default=100, ge=1, description="Runs after which a worker is replaced by a fresh one."
+    )
+    demo_start_timeout_s: float = Field(
+        default=120, gt=0, description="How long a new worker may take to import TensorFlow."
+    )
+
     @cached_property
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to an SQLite file in the data folder."""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
+from app.demo_pool import DemoPool
 from app.learners import get_learner
 from app.models import Learner
 from app.questions import QuestionBank
@@ -36,6 +37,12 @@ def get_database(request: Request) -> Database:
     return database
 
 
+def get_pool(request: Request) -> DemoPool:
+    """Return the app's pool of TensorFlow workers."""
+    pool: DemoPool = request.app.state.pool
+    return pool
+
+
 def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
     """Yield a read-only session for the request."""
     with database.reading() as session:
@@ -46,6 +53,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 BankDep = Annotated[QuestionBank, Depends(get_bank)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ReadSession = Annotated[Session, Depends(read_session)]
+PoolDep = Annotated[DemoPool, Depends(get_pool)]
 
 
 def question_by_number(n: int, bank: BankDep) -> Question:

@@ -15,12 +15,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from app import __version__
 from app.config import PROJECT_ROOT, Settings
 from app.db import Database, create_db_engine
+from app.demo_pool import DemoPool
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.migrate import pending_revisions
 from app.questions import load_folder
 from app.rendering import highlight_css
-from app.routes import api, quiz
+from app.routes import api, demos, quiz
 
 logger = logging.getLogger("tfquiz")
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -33,8 +34,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database: Database = app.state.db
     if pending_revisions(database.engine):
         raise RuntimeError("The database schema is not up to date: run `tfquiz migrate`.")
-    yield
-    database.engine.dispose()
+    pool: DemoPool = app.state.pool
+    pool.start()  # workers import TensorFlow in the background; serving starts at once
+    try:
+        yield
+    finally:
+        pool.close()
+        database.engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.bank = load_folder(settings.questions_dir)
     for error in app.state.bank.errors:
         logger.error("question file skipped: %s", error)
+    app.state.pool = DemoPool(settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.templates.env.globals["app_version"] = __version__
     css = highlight_css()
@@ -71,5 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(quiz.router)
     app.include_router(api.router)
+    app.include_router(demos.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

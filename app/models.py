@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -69,3 +79,17 @@ class Attempt(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
     learner: Mapped[Learner] = relationship(back_populates="attempts")
+
+
+class DemoRun(Base):
+    """The latest result of a snippet on one TensorFlow version and kind of device."""
+
+    __tablename__ = "demo_run"
+    __table_args__ = (UniqueConstraint("snippet_hash", "tf_version", "device_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snippet_hash: Mapped[str] = mapped_column(String(64))
+    tf_version: Mapped[str] = mapped_column(String(40))
+    device_kind: Mapped[str] = mapped_column(String(10))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -108,6 +108,10 @@ class DemoExpectation(Strict):
         default_factory=list, description="Regular expressions the output must match."
     )
     raises: str | None = Field(default=None, description="Exception class name it must raise.")
+    devices: list[Literal["cpu", "gpu"]] = Field(
+        default_factory=list,
+        description="Run once per device, side by side; a missing device is skipped.",
+    )
 
     @model_validator(mode="after")
     def _regexes_compile(self) -> Self:
@@ -128,6 +132,11 @@ class Demo(Strict):
     code: str
     expect: DemoExpectation | None
     line: int = Field(description="Line of the code block in the file, for error messages.")
+
+    @property
+    def devices(self) -> list[str]:
+        """Return the devices to run on side by side; empty means the default device."""
+        return list(self.expect.devices) if self.expect else []
 
 
 class Question(Strict):

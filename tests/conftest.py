@@ -39,6 +39,7 @@ def settings(tmp_path: Path, migrated_db: Path) -> Settings:
         data_dir=tmp_path,
         questions_dir=PROJECT_ROOT / "questions",
         secret_key="test-secret-key-that-is-long-enough-1234567890",
+        demo_workers=0,  # tests that run demos ask for workers themselves
     )
 
 

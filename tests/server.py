@@ -31,6 +31,7 @@ def running_server(data_dir: Path, *extra: str, env: dict[str, str] | None = Non
         **os.environ,
         "TFQUIZ_DATA_DIR": str(data_dir),
         "TFQUIZ_SECRET_KEY": "server-test-secret-key-0123456789abcdef",
+        "TFQUIZ_DEMO_WORKERS": "0",
         **(env or {}),
     }
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), *extra]

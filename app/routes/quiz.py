@@ -15,6 +15,7 @@ from app.deps import (
     BankDep,
     DatabaseDep,
     LearnerDep,
+    PoolDep,
     QuestionDep,
     ReadSession,
     SettingsDep,
@@ -23,6 +24,7 @@ from app.deps import (
 from app.grading import GradeResult, grade_answer
 from app.learners import sign_in
 from app.rendering import mark_answer, render_markdown
+from app.routes.demos import demos_for
 from app.validation import InvalidText, clean_answer
 
 router = APIRouter()
@@ -115,13 +117,16 @@ def question_page(
     bank: BankDep,
     learner: LearnerDep,
     session: ReadSession,
+    pool: PoolDep,
 ) -> Response:
-    """Show a question with its answer form and the learner's earlier attempts."""
+    """Show a question with its answer form, earlier attempts and (once answered) demos."""
     attempts = attempts_for(session, learner.id, str(question.id)) if learner else []
     return render(
         request,
         "quiz/question.html",
         question=question,
+        demos=demos_for(question, session, pool),
+        demos_open=bool(attempts) or request.query_params.get("demos") == "open",
         learner=learner,
         prompt=render_markdown(question.prompt_markdown),
         attempts=attempts,
@@ -172,6 +177,7 @@ def result_page(
     bank: BankDep,
     learner: LearnerDep,
     session: ReadSession,
+    pool: PoolDep,
     attempt_id: int,
 ) -> Response:
     """Show one of the learner's own graded attempts with the reference answer."""
@@ -190,6 +196,8 @@ def result_page(
         reference=render_markdown(question.reference_markdown),
         stale=attempt.content_hash != question.content_hash,
         neighbours=_neighbours(bank.ordered(), question.number),
+        demos=demos_for(question, session, pool),
+        demos_open=True,
     )
 
 
