@@ -100,10 +100,11 @@ class WorkerProcess:
     def _log_stderr(self) -> None:
         """Log what the worker says outside runs, without TensorFlow's start-up chatter."""
         assert self.process.stderr is not None
-        for raw in self.process.stderr:
-            line = raw.decode("utf-8", "replace").rstrip()
-            if line and not NOISE.match(line):
-                logger.warning("demo worker %s: %s", self.process.pid, line)
+        with self.process.stderr as stream:
+            for raw in stream:
+                line = raw.decode("utf-8", "replace").rstrip()
+                if line and not NOISE.match(line):
+                    logger.warning("demo worker %s: %s", self.process.pid, line)
 
     def _read(self) -> None:
         with os.fdopen(self._result_read, "rb") as results:

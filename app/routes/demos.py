@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from app.demo_pool import DemoPool, PoolBusy
 from app.demos import DemoResult, find_cached, run_live
 from app.deps import BankDep, DatabaseDep, LearnerDep, PoolDep, QuestionDep, ReadSession
@@ -42,6 +43,17 @@ def demo_by_index(question: QuestionDep, k: int) -> Demo:
 DemoDep = Annotated[Demo, Depends(demo_by_index)]
 
 
+def live(pool: DemoPool, database: Database, question: Question, demo: Demo) -> DemoResult:
+    """Run a demo live, turning a full queue or a pool without workers into 503."""
+    try:
+        result = run_live(pool, database, question, demo)
+    except PoolBusy as error:
+        raise busy(error) from None
+    if result.status == "unavailable":
+        raise HTTPException(503, detail=result.message or "Live demos are unavailable.")
+    return result
+
+
 def busy(error: PoolBusy) -> HTTPException:
     """Turn a full queue into 503 with Retry-After."""
     return HTTPException(
@@ -63,12 +75,7 @@ def cached_demo(
 ) -> DemoResult:
     """Return the cached result of a demo, running it first when it never ran here."""
     cached = find_cached(session, question, demo, pool.state.get("device_kind"))
-    if cached is not None:
-        return cached
-    try:
-        return run_live(pool, database, question, demo)
-    except PoolBusy as error:
-        raise busy(error) from None
+    return cached if cached is not None else live(pool, database, question, demo)
 
 
 @router.post(
@@ -81,10 +88,7 @@ def run_demo(
     question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> DemoResult:
     """Run a demo live on a warm worker and return its output."""
-    try:
-        return run_live(pool, database, question, demo)
-    except PoolBusy as error:
-        raise busy(error) from None
+    return live(pool, database, question, demo)
 
 
 @router.post(
@@ -137,10 +141,7 @@ def run_demo_form(
     question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> Response:
     """Run a demo from a plain form (no JavaScript), then go back to it."""
-    try:
-        run_live(pool, database, question, demo)
-    except PoolBusy as error:
-        raise busy(error) from None
+    live(pool, database, question, demo)
     return RedirectResponse(f"/questions/{question.number}?demos=open#demo-{demo.index}", 303)
 
 

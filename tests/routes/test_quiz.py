@@ -146,3 +146,20 @@ def test_answer_text_is_escaped_on_the_result_page(client: TestClient) -> None:
     assert "<script>alert(1)</script>" not in result.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in result.text
     assert "<img src=x" not in result.text
+
+
+def test_a_detected_misconception_offers_the_demo_that_refutes_it(client: TestClient) -> None:
+    start(client)
+    result = client.get(answer_page(client, 3, "Yes, both are int64.").headers["location"])
+    assert "tf.range defaults to int32" in result.text
+    assert 'href="#demo-1">Predict what demo 1 prints, then run it.' in result.text
+    assert 'id="demo-1"' in result.text and '<details class="demos" id="demos" open>' in result.text
+
+
+def test_demos_stay_behind_a_spoiler_until_answered(client: TestClient) -> None:
+    start(client)
+    before = client.get("/questions/3").text
+    assert '<details class="demos" id="demos" >' in before and "Spoiler" in before
+    answer_page(client, 3, GOOD_Q3)
+    after = client.get("/questions/3").text
+    assert '<details class="demos" id="demos" open>' in after
