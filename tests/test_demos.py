@@ -239,3 +239,13 @@ def test_pages_show_demo_results(demo_client: TestClient) -> None:
     assert presenter.status_code == 200 and "Question 50: Misbehaviour" in presenter.text
     form = demo_client.post("/questions/3/demos/1/run", follow_redirects=False)
     assert form.status_code == 303 and form.headers["location"].endswith("#demo-1")
+
+
+def test_workers_are_recycled_after_their_quota(demo_settings: Settings) -> None:
+    settings = demo_settings.model_copy(update={"demo_recycle_after": 2})
+    with TestClient(create_app(settings)) as client:
+        for _ in range(5):
+            result = run(client, 50, DEMO["Echo"])
+            assert result["status"] == "ok" and result["stdout"] == "sum 9\n"
+        state = client.app.state.pool.state  # type: ignore[attr-defined]
+        assert state["restarts"] >= 2
