@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.grading import GradeResult
-from app.models import Attempt
+from app.models import Attempt, AttemptMisconception, AttemptPoint
 from app.schema import Question
 
 
@@ -35,9 +35,28 @@ def record_attempt(
         points=result.points,
         max_points=result.max_points,
         breakdown=result.model_dump(mode="json"),
+        final_score=result.score,
+        final_points=result.points,
     )
     session.add(attempt)
     session.flush()
+    session.add_all(
+        AttemptPoint(
+            attempt_id=attempt.id,
+            point_id=point.id,
+            question_number=question.number,
+            met=point.met,
+        )
+        for point in result.key_points
+    )
+    session.add_all(
+        AttemptMisconception(
+            attempt_id=attempt.id,
+            misconception_id=found.id,
+            question_number=question.number,
+        )
+        for found in result.misconceptions
+    )
     return attempt
 
 
@@ -47,8 +66,8 @@ def progress_by_question(session: Session, learner_id: int) -> dict[str, Progres
         select(
             Attempt.question_id,
             func.count(Attempt.id),
-            func.max(Attempt.score),
-            func.max(Attempt.points),
+            func.max(Attempt.final_score),
+            func.max(Attempt.final_points),
         )
         .where(Attempt.learner_id == learner_id)
         .group_by(Attempt.question_id)

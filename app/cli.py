@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from app.schema import Demo
 
 cli = typer.Typer(help="tfquiz: a self-grading TensorFlow quiz.", no_args_is_help=True)
+instructor_cli = typer.Typer(help="Manage instructor accounts.", no_args_is_help=True)
+cli.add_typer(instructor_cli, name="instructor")
 
 
 def _bank(settings: Settings) -> QuestionBank:
@@ -39,13 +41,41 @@ def serve(
     settings = Settings()
     if migrate:
         _migrate(settings)
+    _announce_setup_link(settings, host or settings.host, port or settings.port)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         reload=reload,
-        proxy_headers=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+    )
+
+
+def _announce_setup_link(settings: Settings, host: str, port: int) -> None:
+    """Print a one-time link to create the first instructor, when there is none yet."""
+    from datetime import timedelta
+
+    from app.db import Database, create_db_engine
+    from app.instructors import create_setup_token, has_instructor
+
+    database = Database(create_db_engine(settings))
+    try:
+        with database.writing() as session:
+            if has_instructor(session):
+                return
+            lifetime = timedelta(minutes=settings.setup_token_minutes)
+            token = create_setup_token(session, lifetime)
+    finally:
+        database.engine.dispose()
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.secho(
+        "No instructor account yet. To create the first one, open within "
+        f"{settings.setup_token_minutes} minutes (works once):\n"
+        f"    http://{shown}:{port}/instructor/setup?token={token}",
+        fg="yellow",
+        err=True,
     )
 
 
@@ -229,6 +259,40 @@ def verify(
     )
     if broken or bank.errors:
         raise typer.Exit(1)
+
+
+@instructor_cli.command("add")
+def instructor_add(
+    email: Annotated[str, typer.Argument(help="The instructor's email address.")],
+    generate: Annotated[
+        bool, typer.Option(help="Generate a password and print it once instead of asking.")
+    ] = False,
+) -> None:
+    """Create an instructor account; the password is prompted, or generated and shown once."""
+    import secrets
+
+    from app.db import Database, create_db_engine
+    from app.instructors import create_instructor
+    from app.validation import InvalidText
+
+    settings = Settings()
+    if generate:
+        password = secrets.token_urlsafe(15)
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    database = Database(create_db_engine(settings))
+    try:
+        with database.writing() as session:
+            instructor = create_instructor(session, email, password)
+            created = instructor.email
+    except InvalidText as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.engine.dispose()
+    typer.echo(f"Instructor {created} created.")
+    if generate:
+        typer.echo(f"Password (shown once, store it now): {password}")
 
 
 def main() -> None:

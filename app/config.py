@@ -76,6 +76,29 @@ class Settings(BaseSettings):
         default=120, gt=0, description="How long a new worker may take to import TensorFlow."
     )
 
+    instructor_idle_minutes: int = Field(
+        default=120, ge=1, description="An instructor session ends after this long unused."
+    )
+    instructor_session_hours: int = Field(
+        default=12, ge=1, description="An instructor session ends this long after sign-in."
+    )
+    setup_token_minutes: int = Field(
+        default=60, ge=1, description="How long the first-instructor setup link stays valid."
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="Window over which failed sign-ins are counted."
+    )
+    login_max_per_account: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account within the window."
+    )
+    login_max_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins per client address within the window."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For is believed; empty: none.",
+    )
+
     @cached_property
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to an SQLite file in the data folder."""

@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
+
+from app.auth import SignInRequired, sign_in_url
 
 logger = logging.getLogger("tfquiz")
 TITLES = {
@@ -83,6 +85,15 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(request, error.status_code, message)
         response.headers.update(error.headers or {})
         return response
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _error: SignInRequired) -> Response:
+        if wants_json(request):
+            message = "Sign in as an instructor first."
+            return JSONResponse(
+                {"detail": message}, status_code=401, headers={"Cache-Control": "no-store"}
+            )
+        return RedirectResponse(sign_in_url(request), status_code=303)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, error: Exception) -> Response:

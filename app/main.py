@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app import __version__
 from app.config import PROJECT_ROOT, Settings
+from app.csrf import csrf_token
 from app.db import Database, create_db_engine
 from app.demo_pool import DemoPool
 from app.errors import install_error_handlers
@@ -21,7 +22,7 @@ from app.limits import BodySizeLimit
 from app.migrate import pending_revisions
 from app.questions import load_folder
 from app.rendering import highlight_css
-from app.routes import api, demos, quiz
+from app.routes import api, demos, instructor, instructor_auth, instructor_reviews, quiz
 
 logger = logging.getLogger("tfquiz")
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pool = DemoPool(settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.templates.env.globals["app_version"] = __version__
+    app.state.templates.env.globals["csrf_token"] = csrf_token
     css = highlight_css()
 
     @app.get("/assets/highlight.css", include_in_schema=False)
@@ -79,5 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quiz.router)
     app.include_router(api.router)
     app.include_router(demos.router)
+    app.include_router(instructor_auth.router)
+    app.include_router(instructor.router)
+    app.include_router(instructor_reviews.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

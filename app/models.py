@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -77,8 +78,136 @@ class Attempt(Base):
     max_points: Mapped[float] = mapped_column(Float)
     breakdown: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # What counts: the auto score until an instructor overrides it or accepts a claim.
+    final_score: Mapped[float] = mapped_column(Float)
+    final_points: Mapped[float] = mapped_column(Float)
+    override_comment: Mapped[str | None] = mapped_column(Text, default=None)
 
     learner: Mapped[Learner] = relationship(back_populates="attempts")
+
+
+class AttemptPoint(Base):
+    """Whether an attempt met one key point: the rows behind "most often missed"."""
+
+    __tablename__ = "attempt_point"
+
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
+    )
+    point_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_number: Mapped[int] = mapped_column(Integer, index=True)
+    met: Mapped[bool] = mapped_column(Boolean)
+
+
+class AttemptMisconception(Base):
+    """A misconception detected in an attempt."""
+
+    __tablename__ = "attempt_misconception"
+
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
+    )
+    misconception_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_number: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class Instructor(Base):
+    """Someone who reviews scores; signs in with an email and an argon2-hashed password."""
+
+    __tablename__ = "instructor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class InstructorSession(Base):
+    """A server-side instructor session, found by the hash of its cookie's random id."""
+
+    __tablename__ = "instructor_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instructor_id: Mapped[int] = mapped_column(
+        ForeignKey("instructor.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class SetupToken(Base):
+    """A one-time, expiring token that lets the first instructor create an account."""
+
+    __tablename__ = "setup_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class LoginAttempt(Base):
+    """A failed login, counted per account and per address to rate-limit guessing."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_account", "account", "created_at"),
+        Index("ix_login_attempt_address", "address", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class ScoreChange(Base):
+    """One change of an attempt's counted score: who, when, old and new, and why."""
+
+    __tablename__ = "score_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), index=True
+    )
+    instructor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instructor.id", ondelete="SET NULL"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # "override" or "claim"
+    old_score: Mapped[float] = mapped_column(Float)
+    new_score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class Claim(Base):
+    """A learner's claim that their answer met a key point the grader missed."""
+
+    __tablename__ = "claim"
+    __table_args__ = (UniqueConstraint("attempt_id", "point_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), index=True
+    )
+    point_id: Mapped[str] = mapped_column(String(64))
+    justification: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    decided_by: Mapped[int | None] = mapped_column(
+        ForeignKey("instructor.id", ondelete="SET NULL"), default=None
+    )
+
+
+class QuizSetting(Base):
+    """A quiz-wide setting chosen by an instructor, such as the reveal policy."""
+
+    __tablename__ = "quiz_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
 
 
 class DemoRun(Base):

@@ -61,3 +61,13 @@ def session(app: FastAPI) -> Iterator[Session]:
     """A read session on the test's database, to check what was stored."""
     with app.state.db.reading() as db_session:
         yield db_session
+
+
+@pytest.fixture
+def instructor_client(app: FastAPI, client: TestClient) -> TestClient:
+    """The client, signed in as an instructor."""
+    from tests.factories import make_instructor, sign_in
+
+    make_instructor(app)
+    assert sign_in(client).status_code == 303
+    return client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -16,14 +17,29 @@ GOOD_Q3 = (
 )
 
 
+TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client: TestClient, page: str = "/") -> str:
+    """Return the CSRF token a page's forms carry for this browser."""
+    found = TOKEN_RE.search(client.get(page).text)
+    assert found, f"no CSRF token on {page}"
+    return found.group(1)
+
+
+def post_form(client: TestClient, url: str, data: dict[str, str], page: str = "/") -> Any:
+    """Submit a form as a browser would, with the CSRF token of ``page``."""
+    return client.post(url, data={**data, "csrf_token": csrf(client, page)}, follow_redirects=False)
+
+
 def start(client: TestClient, name: str = "Ada", email: str = "") -> Any:
     """Sign in through the start form."""
-    return client.post("/start", data={"name": name, "email": email}, follow_redirects=False)
+    return post_form(client, "/start", {"name": name, "email": email})
 
 
 def answer_page(client: TestClient, number: int, text: str) -> Any:
     """Answer through the question page's form."""
-    return client.post(f"/questions/{number}", data={"answer": text}, follow_redirects=False)
+    return post_form(client, f"/questions/{number}", {"answer": text}, f"/questions/{number}")
 
 
 def answer_api(client: TestClient, number: int, text: str, learner: str = "Ada") -> Any:
@@ -41,3 +57,25 @@ def count_learners(session: Session) -> int:
     """Return how many learners are stored."""
     session.expire_all()
     return int(session.scalar(select(func.count(Learner.id))) or 0)
+
+
+INSTRUCTOR_EMAIL = "teacher@example.org"
+INSTRUCTOR_PASSWORD = "correct horse battery"
+
+
+def make_instructor(
+    app: Any, email: str = INSTRUCTOR_EMAIL, password: str = INSTRUCTOR_PASSWORD
+) -> None:
+    """Create an instructor account directly in the database."""
+    from app.instructors import create_instructor
+
+    with app.state.db.writing() as session:
+        create_instructor(session, email, password)
+
+
+def sign_in(
+    client: TestClient, email: str = INSTRUCTOR_EMAIL, password: str = INSTRUCTOR_PASSWORD
+) -> Any:
+    """Sign in through the instructor sign-in form."""
+    data = {"email": email, "password": password}
+    return post_form(client, "/instructor/login", data, "/")

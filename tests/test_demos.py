@@ -18,6 +18,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import create_db_engine
 from app.main import create_app
 from app.migrate import upgrade_to_head
+from tests.factories import post_form
 
 pytestmark = pytest.mark.slow
 
@@ -237,7 +238,7 @@ def test_pages_show_demo_results(demo_client: TestClient) -> None:
     assert 'class="dtype dtype-int64"' in page.text
     presenter = demo_client.get("/present")
     assert presenter.status_code == 200 and "Question 50: Misbehaviour" in presenter.text
-    form = demo_client.post("/questions/3/demos/1/run", follow_redirects=False)
+    form = post_form(demo_client, "/questions/3/demos/1/run", {}, "/questions/3")
     assert form.status_code == 303 and form.headers["location"].endswith("#demo-1")
 
 

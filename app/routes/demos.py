@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from app.csrf import require_csrf
 from app.db import Database
 from app.demo_pool import DemoPool, PoolBusy
 from app.demos import DemoResult, find_cached, run_live
@@ -136,7 +137,9 @@ def stream_demo(
     return StreamingResponse(sse(), media_type="text/event-stream", headers=headers)
 
 
-@router.post("/questions/{n}/demos/{k}/run", include_in_schema=False)
+@router.post(
+    "/questions/{n}/demos/{k}/run", include_in_schema=False, dependencies=[Depends(require_csrf)]
+)
 def run_demo_form(
     question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> Response:

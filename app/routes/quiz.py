@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.attempts import attempts_for, get_own_attempt, progress_by_question, record_attempt
+from app.csrf import require_csrf
 from app.deps import (
     LEARNER_KEY,
     BankDep,
@@ -27,7 +28,7 @@ from app.rendering import mark_answer, render_markdown
 from app.routes.demos import demos_for
 from app.validation import InvalidText, clean_answer
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_csrf)])
 FLASH_KEY = "flash"
 
 

@@ -7,7 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Attempt
-from tests.factories import GOOD_Q3, answer_page, count_attempts, count_learners, start
+from tests.factories import (
+    GOOD_Q3,
+    answer_page,
+    count_attempts,
+    count_learners,
+    csrf,
+    post_form,
+    start,
+)
 
 
 def test_new_visitor_sees_the_start_form(client: TestClient) -> None:
@@ -49,7 +57,7 @@ def test_every_attempt_is_kept_and_the_best_counts(client: TestClient, session: 
 def test_returning_learner_sees_their_history(client: TestClient) -> None:
     start(client, "Grace", "grace@example.org")
     answer_page(client, 3, GOOD_Q3)
-    client.post("/leave")
+    post_form(client, "/leave", {})
     assert "Start the quiz" in client.get("/").text
     start(client, "grace", "Grace@example.org")
     home = client.get("/")
@@ -133,9 +141,7 @@ def test_summary_and_redirects_require_a_learner(client: TestClient) -> None:
 
 
 def test_next_parameter_cannot_leave_the_site(client: TestClient) -> None:
-    response = client.post(
-        "/start", data={"name": "Ada", "next": "//evil.example"}, follow_redirects=False
-    )
+    response = post_form(client, "/start", {"name": "Ada", "next": "//evil.example"})
     assert response.headers["location"] == "/"
 
 
@@ -163,3 +169,16 @@ def test_demos_stay_behind_a_spoiler_until_answered(client: TestClient) -> None:
     answer_page(client, 3, GOOD_Q3)
     after = client.get("/questions/3").text
     assert '<details class="demos" id="demos" open>' in after
+
+
+def test_forms_without_a_valid_csrf_token_are_refused(client: TestClient, session: Session) -> None:
+    start(client)
+    missing = client.post("/questions/3", data={"answer": GOOD_Q3})
+    forged = client.post("/questions/3", data={"answer": GOOD_Q3, "csrf_token": "forged"})
+    for response in (missing, forged):
+        assert response.status_code == 403 and "CSRF check failed" in response.text
+    with TestClient(client.app) as other:  # another browser's token is no good here either
+        token = csrf(other)
+    stolen = client.post("/questions/3", data={"answer": GOOD_Q3, "csrf_token": token})
+    assert stolen.status_code == 403
+    assert count_attempts(session) == 0

@@ -1,0 +1,43 @@
+"""Password hashing with argon2id, and checks that keep guessing slow and uninformative."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from app.validation import InvalidText
+
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 1024
+_hasher = PasswordHasher()
+# Verified against when the account does not exist, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("no such account: this hash only spends the same time")
+
+
+def hash_password(password: str) -> str:
+    """Hash a password for storage."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Tell whether the password matches; an absent account costs the same time."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """Tell whether a hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+def check_new_password(password: str) -> str:
+    """Return the password if it is acceptable, or raise InvalidText saying why."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidText(f"Use a password of at least {MIN_PASSWORD_CHARS} characters.")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidText("That password is too long.")
+    if "\x00" in password:
+        raise InvalidText("The password contains a NUL character.")
+    return password

@@ -1,0 +1,52 @@
+"""Login rate limits, counted in the database so that every web process shares them."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.models import LoginAttempt, utc_now
+
+
+def login_wait_seconds(session: Session, settings: Settings, account: str, address: str) -> int:
+    """Return how long this account or address must wait before trying again (0: not)."""
+    window = timedelta(minutes=settings.login_window_minutes)
+    by_account = LoginAttempt.account == account
+    by_address = LoginAttempt.address == address
+    return max(
+        _wait(session, by_account, settings.login_max_per_account, window),
+        _wait(session, by_address, settings.login_max_per_address, window),
+    )
+
+
+def _wait(session: Session, which: ColumnElement[bool], limit: int, window: timedelta) -> int:
+    """Seconds until the oldest of the last ``limit`` failures leaves the window."""
+    now = utc_now()
+    recent = (
+        select(LoginAttempt.created_at)
+        .where(which, LoginAttempt.created_at > now - window)
+        .order_by(LoginAttempt.created_at.desc())
+        .limit(limit)
+        .subquery()
+    )
+    count, oldest = session.execute(select(func.count(), func.min(recent.c.created_at))).one()
+    if count < limit or oldest is None:
+        return 0
+    if oldest.tzinfo is None:  # SQLite hands back naive values from a subquery
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    remaining: timedelta = oldest + window - now
+    return max(1, math.ceil(remaining.total_seconds()))
+
+
+def record_failure(session: Session, account: str, address: str) -> None:
+    """Count one failed login."""
+    session.add(LoginAttempt(account=account[:254], address=address[:64]))
+
+
+def forget_failures(session: Session, account: str) -> None:
+    """Clear an account's failures after it signs in."""
+    session.execute(delete(LoginAttempt).where(LoginAttempt.account == account))
