@@ -179,9 +179,9 @@ def instructor_routes(app: FastAPI) -> list[tuple[str, set[str]]]:
         path = route.path or ""
         if not isinstance(route.original_route, APIRoute):
             continue
-        if path.startswith(("/instructor", "/api/instructor")):
-            if path not in PUBLIC_INSTRUCTOR_ROUTES:
-                found.append((path, set(route.methods or ())))
+        guarded = path.startswith(("/instructor", "/api/instructor"))
+        if guarded and path not in PUBLIC_INSTRUCTOR_ROUTES:
+            found.append((path, set(route.methods or ())))
     return found
 
 
