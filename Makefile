@@ -23,7 +23,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
-test: $(STAMP) lint
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE)
+
+test: $(STAMP) $(AXE) lint
 	$(BIN)/tfquiz migrate
 	$(BIN)/tfquiz check questions/
 	$(BIN)/pytest
