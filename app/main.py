@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -23,6 +22,7 @@ from app.migrate import pending_revisions
 from app.questions import load_folder
 from app.rendering import highlight_css
 from app.routes import api, demos, instructor, instructor_auth, instructor_reviews, quiz
+from app.static import FingerprintedStatic, url_for_with_static
 
 logger = logging.getLogger("tfquiz")
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.templates.env.globals["app_version"] = __version__
     app.state.templates.env.globals["csrf_token"] = csrf_token
+    static = FingerprintedStatic(STATIC_DIR)
+    app.state.templates.env.globals["url_for"] = url_for_with_static(static)
     css = highlight_css()
 
     @app.get("/assets/highlight.css", include_in_schema=False)
@@ -84,5 +86,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(instructor_auth.router)
     app.include_router(instructor.router)
     app.include_router(instructor_reviews.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", static, name="static")
     return app
