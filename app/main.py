@@ -21,7 +21,7 @@ from app.limits import BodySizeLimit
 from app.migrate import pending_revisions
 from app.questions import load_folder
 from app.rendering import highlight_css
-from app.routes import api, demos, instructor, instructor_auth, instructor_reviews, quiz
+from app.routes import api, demos, health, instructor, instructor_auth, instructor_reviews, quiz
 from app.static import FingerprintedStatic, url_for_with_static
 
 logger = logging.getLogger("tfquiz")
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(quiz.router)
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(demos.router)
     app.include_router(instructor_auth.router)
