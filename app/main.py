@@ -22,6 +22,7 @@ from app.migrate import pending_revisions
 from app.questions import load_folder
 from app.rendering import highlight_css
 from app.routes import api, demos, health, instructor, instructor_auth, instructor_reviews, quiz
+from app.security_headers import SecurityHeaders
 from app.static import FingerprintedStatic, url_for_with_static
 
 logger = logging.getLogger("tfquiz")
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.cookie_secure,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: even a refused body gets the headers
     install_error_handlers(app)
     app.include_router(quiz.router)
     app.include_router(health.router)
