@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,27 @@ class Settings(BaseSettings):
         default=120, gt=0, description="How long a new worker may take to import TensorFlow."
     )
 
+    demo_sandbox: Literal["auto", "bwrap", "rlimits"] = Field(
+        default="auto",
+        description="Worker containment: bwrap namespaces, or rlimits only; auto picks bwrap.",
+    )
+    demo_memory_mb: int = Field(
+        default=4096,
+        ge=2560,
+        description="Address-space cap of a worker; TensorFlow aborts below about 2.5 GiB.",
+    )
+    demo_max_processes: int = Field(
+        default=512,
+        ge=64,
+        description="Processes and threads of the sandbox user; TensorFlow needs dozens.",
+    )
+    demo_max_file_mb: int = Field(default=64, ge=1, description="Largest file a snippet writes.")
+    demo_max_open_files: int = Field(
+        default=1024, ge=64, description="Open files a worker may hold."
+    )
+    demo_tmp_mb: int = Field(
+        default=256, ge=16, description="Size of a sandboxed worker's private /tmp."
+    )
     instructor_idle_minutes: int = Field(
         default=120, ge=1, description="An instructor session ends after this long unused."
     )

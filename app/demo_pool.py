@@ -14,16 +14,17 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings
+from app.sandbox import plan_launch
 from app.worker import NOISE
 
 logger = logging.getLogger("tfquiz.demos")
@@ -71,24 +72,22 @@ class WorkerProcess:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.runs = 0
+        self.dirty = False  # the last run left threads behind: replace this worker
         self.hello: dict[str, Any] = {}
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         request_read, self._request_write = os.pipe()
         self._result_read, result_write = os.pipe()
-        environment = {
-            **os.environ,
-            "TFQUIZ_WORKER_FDS": f"{request_read},{result_write}",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.launch = plan_launch(settings, f"{request_read},{result_write}")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.worker"],
+            self.launch.argv,
             pass_fds=(request_read, result_write),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=environment,
-            cwd=PROJECT_ROOT,
+            env=self.launch.env,
+            cwd="/",
+            user=self.launch.user,
+            preexec_fn=self.launch.preexec,  # only setrlimit calls: safe after fork
             start_new_session=True,  # its own process group, killed as one
         )
         os.close(request_read)
@@ -167,6 +166,7 @@ class WorkerProcess:
                 self.kill()
                 return self._failed(outcome, "output_limit", streams, started)
             elif kind == "done" and message.get("run") == run_id:
+                self.dirty = bool(message.get("dirty"))
                 return _updated(
                     outcome,
                     {
@@ -221,6 +221,9 @@ class WorkerProcess:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             logger.error("demo worker %s did not die", self.process.pid)
+        if self.launch.cgroup is not None:
+            self.launch.cgroup.kill_all()
+            self.launch.cgroup.remove()
         with contextlib.suppress(OSError):
             self.requests.close()
 
@@ -241,14 +244,13 @@ def _updated(outcome: RunOutcome, changes: dict[str, Any]) -> RunOutcome:
 
 
 def describe_exit(code: int | None) -> str:
-    """Say how a process ended, naming the signal when there was one."""
+    """Say how a process ended, naming the signal (a sandbox reports it as 128 + signal)."""
     if code is None:
         return "still running"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
+    number = -code if code < 0 else code - 128 if code > 128 else 0
+    if number:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(number).name}"
     return f"exit code {code}"
 
 
@@ -267,6 +269,10 @@ class DemoPool:
         self.restarts = 0
         self.hello: dict[str, Any] = {}
         self.last_error: str | None = None
+        self.sandbox: str | None = None
+        # One long-lived thread spawns every worker: a sandbox dies with the thread that
+        # started it (bwrap --die-with-parent), so that thread must outlive the workers.
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="demo-spawner")
 
     def start(self) -> None:
         """Start the workers and the spare in the background; returns at once."""
@@ -289,6 +295,7 @@ class DemoPool:
                 "spares": len(self._spares),
                 "restarts": self.restarts,
                 "ready": bool(self._idle or self._busy),
+                "sandbox": self.sandbox,
                 "last_error": self.last_error,
                 **{k: self.hello.get(k) for k in ("tf_version", "device_kind", "devices")},
             }
@@ -303,10 +310,11 @@ class DemoPool:
     def _start_one(self, spare: bool) -> None:
         worker: WorkerProcess | None = None
         try:
-            worker = WorkerProcess(self.settings)
+            worker = self._spawner.submit(WorkerProcess, self.settings).result()
             worker.wait_ready(self.settings.demo_start_timeout_s)
         except (OSError, RuntimeError) as error:
-            logger.error("could not start a demo worker: %s", error)
+            if not self._closed:  # a worker still starting when the pool closes dies with it
+                logger.error("could not start a demo worker: %s", error)
             with self._lock:
                 self._starting -= 1
                 self.last_error = str(error)
@@ -318,6 +326,7 @@ class DemoPool:
                 worker.stop()
                 return
             self.hello = worker.hello
+            self.sandbox = worker.launch.mode
             self.last_error = None
             (self._spares if spare else self._idle).append(worker)
             self._lock.notify_all()
@@ -365,7 +374,7 @@ class DemoPool:
 
     def _release(self, worker: WorkerProcess, outcome: RunOutcome) -> None:
         """Return a healthy worker; replace one that failed or has run its quota."""
-        worn = worker.runs >= self.settings.demo_recycle_after
+        worn = worker.runs >= self.settings.demo_recycle_after or worker.dirty
         failed = outcome.status in ("timeout", "crashed", "output_limit") or not worker.alive
         with self._lock:
             self._busy -= 1
@@ -398,3 +407,4 @@ class DemoPool:
             self._lock.notify_all()
         for worker in workers:
             worker.stop()
+        self._spawner.shutdown(wait=False)

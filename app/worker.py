@@ -16,6 +16,7 @@ import linecache
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -44,9 +45,12 @@ class Channel:
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
         self.lock = threading.Lock()
+        self.owner = os.getpid()
 
     def send(self, message: dict[str, Any]) -> None:
-        """Write one message."""
+        """Write one message; a process the snippet forked may never speak for the worker."""
+        if os.getpid() != self.owner:
+            os._exit(0)
         data = (json.dumps(message, ensure_ascii=True) + "\n").encode()
         with self.lock:
             self.stream.write(data)
@@ -164,12 +168,14 @@ class Worker:
         budget = OutputBudget(int(request.get("max_output", 1024 * 1024)))
         workdir = tempfile.mkdtemp(prefix="tfquiz-run-")
         started = time.perf_counter()
+        threads_before = set(threading.enumerate())
         readers, saved = self._capture(run_id, budget)
         outcome: dict[str, Any] = {"value": None, "error": None, "tensors": []}
         try:
             os.chdir(workdir)
             outcome = self._execute(str(request["code"]), list(request.get("devices") or []))
         finally:
+            reap_leftovers()
             self._release(readers, saved)
             os.chdir("/")
             shutil.rmtree(workdir, ignore_errors=True)
@@ -180,6 +186,9 @@ class Worker:
                 "run": run_id,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "truncated": budget.exceeded,
+                # Threads the snippet left running hold resources and may run code later:
+                # the web process then replaces this worker.
+                "dirty": any(t.is_alive() for t in set(threading.enumerate()) - threads_before),
                 **outcome,
             }
         )
@@ -242,6 +251,7 @@ class Worker:
     def _execute_once(self, body: Any, last: Any, device: str | None) -> dict[str, Any]:
         namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         value = None
+        worker_pid = os.getpid()
         try:
             with self.tf.device(device) if device else contextlib.nullcontext():
                 exec(body, namespace)
@@ -250,11 +260,13 @@ class Worker:
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # noqa: BLE001 - the snippet's failure, SystemExit too
+            _leave_if_forked(worker_pid)
             return {
                 "value": None,
                 "error": format_error(error),
                 "tensors": self._tensors(namespace),
             }
+        _leave_if_forked(worker_pid)
         shown = None if value is None else _safe_repr(value)
         return {"value": shown, "error": None, "tensors": self._tensors(namespace, value)}
 
@@ -281,6 +293,37 @@ class Worker:
             if len(found) >= MAX_TENSORS:
                 break
         return found
+
+
+def _leave_if_forked(worker_pid: int) -> None:
+    """End a process the snippet forked once the snippet's code returns in it.
+
+    Such a child is a copy of this worker: left to run on, it would report results and
+    clean up as if it were the worker, killing the real one.
+    """
+    if os.getpid() != worker_pid:
+        os._exit(0)
+
+
+def reap_leftovers() -> None:
+    """Kill every process a run left behind, setsid() or not, when in our own PID namespace.
+
+    In the sandbox, bwrap's init is PID 1 and this worker the only other legitimate process,
+    so anything else was started by a snippet. Outside a sandbox this does nothing: there,
+    other processes are not ours to kill.
+    """
+    if os.environ.get("TFQUIZ_SANDBOXED") != "1":
+        return
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry), signal.SIGKILL)
+    deadline = time.monotonic() + 1.0
+    with contextlib.suppress(ChildProcessError):  # raised once no child is left
+        while time.monotonic() < deadline:
+            if not os.waitpid(-1, os.WNOHANG)[0]:
+                time.sleep(0.005)
 
 
 def _safe_repr(value: Any) -> str:
