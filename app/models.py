@@ -65,7 +65,11 @@ class Attempt(Base):
     """One graded answer, kept forever; the best attempt per question counts."""
 
     __tablename__ = "attempt"
-    __table_args__ = (Index("ix_attempt_learner_question", "learner_id", "question_number"),)
+    __table_args__ = (
+        Index("ix_attempt_learner_question", "learner_id", "question_number"),
+        # Covers "best counted score per learner and question", the dashboard's core query.
+        Index("ix_attempt_best_scores", "question_id", "learner_id", "final_score", "final_points"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id", ondelete="CASCADE"))
@@ -90,6 +94,7 @@ class AttemptPoint(Base):
     """Whether an attempt met one key point: the rows behind "most often missed"."""
 
     __tablename__ = "attempt_point"
+    __table_args__ = (Index("ix_attempt_point_missed", "question_number", "met", "point_id"),)
 
     attempt_id: Mapped[int] = mapped_column(
         ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
