@@ -2,9 +2,297 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from datetime import datetime
+from typing import Annotated
 
-from app.auth import require_instructor
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from app.auth import InstructorDep, require_instructor
 from app.csrf import require_csrf
+from app.deps import BankDep, DatabaseDep, ReadSession
+from app.exports import export_filename, export_stream
+from app.grading import GradeResult
+from app.models import Attempt, Claim, Instructor
+from app.rendering import mark_answer
+from app.reviews import (
+    claim_queue,
+    claims_for_attempt,
+    clean_comment,
+    decide_claim,
+    format_points,
+    get_reveal_policy,
+    other_attempts,
+    override_score,
+    parse_points,
+    parse_reveal_form,
+    save_reveal_policy,
+    score_history,
+)
+from app.routes.instructor_auth import page
+from app.validation import InvalidText
 
 router = APIRouter(dependencies=[Depends(require_instructor), Depends(require_csrf)])
+Text = Annotated[str, Form(max_length=20_000)]
+MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+def _attempt(session: Session, attempt_id: int) -> Attempt:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise HTTPException(404, detail=f"There is no attempt {attempt_id}.")
+    return attempt
+
+
+def _attempt_page(
+    request: Request,
+    session: Session,
+    bank: BankDep,
+    instructor: Instructor,
+    attempt: Attempt,
+    status: int = 200,
+    **form: str,
+) -> Response:
+    """Render the review page of one attempt, with the override form and the history."""
+    result = GradeResult.model_validate(attempt.breakdown)
+    question = next((q for q in bank.ordered() if str(q.id) == attempt.question_id), None)
+    return page(
+        request,
+        "instructor/attempt.html",
+        status,
+        instructor=instructor,
+        attempt=attempt,
+        learner=attempt.learner,
+        question=question,
+        result=result,
+        marked=mark_answer(attempt.text, result.highlights()),
+        history=score_history(session, attempt),
+        claims=claims_for_attempt(session, attempt),
+        others=other_attempts(session, attempt),
+        max_label=format_points(attempt.max_points),
+        score=form.get("score", format_points(attempt.final_points)),
+        comment=form.get("comment", ""),
+        error=form.get("error"),
+    )
+
+
+@router.get("/instructor/attempts/{attempt_id}", include_in_schema=False)
+def attempt_review(
+    request: Request,
+    attempt_id: int,
+    session: ReadSession,
+    bank: BankDep,
+    instructor: InstructorDep,
+) -> Response:
+    """Show an attempt with its grading, the form to override its score, and the history."""
+    return _attempt_page(request, session, bank, instructor, _attempt(session, attempt_id))
+
+
+@router.post("/instructor/attempts/{attempt_id}", include_in_schema=False)
+def attempt_override(
+    request: Request,
+    attempt_id: int,
+    database: DatabaseDep,
+    bank: BankDep,
+    instructor: InstructorDep,
+    score: Text = "",
+    comment: Text = "",
+) -> Response:
+    """Set the attempt's counted score from the form; bad input changes nothing."""
+    try:
+        with database.writing() as session:
+            attempt = _attempt(session, attempt_id)
+            points = parse_points(score, attempt.max_points)
+            override_score(
+                session, attempt, instructor.id, points, clean_comment(comment, "comment", True)
+            )
+    except InvalidText as error:
+        with database.reading() as session:
+            attempt = _attempt(session, attempt_id)
+            return _attempt_page(
+                request,
+                session,
+                bank,
+                instructor,
+                attempt,
+                422,
+                score=score,
+                comment=comment,
+                error=str(error),
+            )
+    request.session["flash"] = f"Score set to {format_points(points)} points."
+    return RedirectResponse(f"/instructor/attempts/{attempt_id}", status_code=303)
+
+
+class OverrideIn(BaseModel):
+    """A new counted score for an attempt, in points, and the reason the learner will read."""
+
+    score: float = Field(
+        strict=True,
+        description="Points to count (a JSON number), from 0 to the question's maximum.",
+    )
+    comment: str = Field(max_length=20_000, description="Why; shown to the learner.")
+
+
+class OverrideOut(BaseModel):
+    """The attempt's scores after an override."""
+
+    attempt_id: int
+    auto_score: float
+    final_score: float
+    final_points: float
+    max_points: float
+    comment: str
+    changed_at: datetime
+    changed_by: str
+
+
+@router.post(
+    "/api/instructor/attempts/{attempt_id}/override",
+    response_model=OverrideOut,
+    tags=["instructor"],
+)
+def api_override(
+    attempt_id: int, body: OverrideIn, database: DatabaseDep, instructor: InstructorDep
+) -> OverrideOut:
+    """Set an attempt's counted score in points; send the CSRF token in X-CSRF-Token."""
+    try:
+        with database.writing() as session:
+            attempt = _attempt(session, attempt_id)
+            points = parse_points(body.score, attempt.max_points)
+            comment = clean_comment(body.comment, "comment", True)
+            change = override_score(session, attempt, instructor.id, points, comment)
+            return OverrideOut(
+                attempt_id=attempt.id,
+                auto_score=attempt.score,
+                final_score=attempt.final_score,
+                final_points=attempt.final_points,
+                max_points=attempt.max_points,
+                comment=comment,
+                changed_at=change.created_at,
+                changed_by=instructor.email,
+            )
+    except InvalidText as error:
+        raise HTTPException(422, detail=str(error)) from None
+
+
+@router.get("/instructor/claims", include_in_schema=False)
+def claims(request: Request, session: ReadSession, instructor: InstructorDep) -> Response:
+    """List claims: pending ones first with the answer and key point, then recent decisions."""
+    pending, decided = claim_queue(session)
+    return page(
+        request, "instructor/claims.html", instructor=instructor, pending=pending, decided=decided
+    )
+
+
+@router.post("/instructor/claims/{claim_id}", include_in_schema=False)
+def claim_decision(
+    request: Request,
+    claim_id: int,
+    database: DatabaseDep,
+    instructor: InstructorDep,
+    decision: Text = "",
+    note: Text = "",
+) -> Response:
+    """Accept a claim (its key point's weight is added) or reject it with an optional note."""
+    try:
+        if decision not in ("accept", "reject"):
+            raise InvalidText("Choose Accept or Reject.")
+        with database.writing() as session:
+            claim = session.get(Claim, claim_id)
+            if claim is None:
+                raise HTTPException(404, detail=f"There is no claim {claim_id}.")
+            accept, cleaned = decision == "accept", clean_comment(note, "note", False)
+            decide_claim(session, claim, instructor.id, accept, cleaned)
+    except InvalidText as error:
+        with database.reading() as session:
+            pending, decided = claim_queue(session)
+        return page(
+            request,
+            "instructor/claims.html",
+            422,
+            instructor=instructor,
+            pending=pending,
+            decided=decided,
+            error=str(error),
+            error_claim=claim_id,
+            note=note,
+        )
+    verb = "accepted" if accept else "rejected"
+    request.session["flash"] = f"Claim {verb}."
+    return RedirectResponse("/instructor/claims", status_code=303)
+
+
+@router.get("/instructor/settings", include_in_schema=False)
+def settings_form(request: Request, session: ReadSession, instructor: InstructorDep) -> Response:
+    """Show the reveal policy and the export downloads."""
+    policy = get_reveal_policy(session)
+    return page(
+        request,
+        "instructor/settings.html",
+        instructor=instructor,
+        policy=policy,
+        after=policy.after,
+    )
+
+
+@router.post("/instructor/settings", include_in_schema=False)
+def settings_save(
+    request: Request,
+    database: DatabaseDep,
+    instructor: InstructorDep,
+    mode: Text = "",
+    after: Text = "",
+    released: Text = "",
+) -> Response:
+    """Store when learners see the reference answer."""
+    try:
+        policy = parse_reveal_form(mode, after, released == "on")
+    except InvalidText as error:
+        with database.reading() as session:
+            current = get_reveal_policy(session)
+        return page(
+            request,
+            "instructor/settings.html",
+            422,
+            instructor=instructor,
+            policy=current,
+            after=after,
+            error=str(error),
+        )
+    with database.writing() as session:
+        save_reveal_policy(session, policy)
+    request.session["flash"] = "Settings saved."
+    return RedirectResponse("/instructor/settings", status_code=303)
+
+
+def _download(database: DatabaseDep, bank: BankDep, kind: str, fmt: str) -> Response:
+    """Send an export as a dated attachment; the larger attempt exports stream."""
+    chunks = export_stream(database.reading, kind, fmt, bank.ordered())
+    headers = {
+        "Content-Disposition": f'attachment; filename="{export_filename(kind, fmt)}"',
+        "Cache-Control": "no-store",
+    }
+    if kind == "scores":  # one row per learner: small enough to send whole, with a length
+        return Response("".join(chunks), media_type=MEDIA[fmt], headers=headers)
+    return StreamingResponse(chunks, media_type=MEDIA[fmt], headers=headers)
+
+
+@router.get("/instructor/export/scores.csv", include_in_schema=False)
+def export_scores(database: DatabaseDep, bank: BankDep) -> Response:
+    """Download the gradebook: one row per learner, best counted points per question."""
+    return _download(database, bank, "scores", "csv")
+
+
+@router.get("/instructor/export/attempts.csv", include_in_schema=False)
+def export_attempts_csv(database: DatabaseDep, bank: BankDep) -> Response:
+    """Download every attempt as CSV."""
+    return _download(database, bank, "attempts", "csv")
+
+
+@router.get("/instructor/export/attempts.json", include_in_schema=False)
+def export_attempts_json(database: DatabaseDep, bank: BankDep) -> Response:
+    """Download every attempt as JSON."""
+    return _download(database, bank, "attempts", "json")

@@ -8,9 +8,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from app.attempts import attempts_for, get_own_attempt, progress_by_question, record_attempt
 from app.csrf import require_csrf
+from app.demo_pool import DemoPool
 from app.deps import (
     LEARNER_KEY,
     BankDep,
@@ -24,8 +26,20 @@ from app.deps import (
 )
 from app.grading import GradeResult, grade_answer
 from app.learners import sign_in
+from app.models import Attempt, Learner
+from app.questions import QuestionBank
 from app.rendering import mark_answer, render_markdown
+from app.reviews import (
+    CLAIM_REJECTED,
+    NotClaimable,
+    attempts_at,
+    claims_for_attempt,
+    get_reveal_policy,
+    score_history,
+    submit_claim,
+)
 from app.routes.demos import demos_for
+from app.schema import Question
 from app.validation import InvalidText, clean_answer
 
 router = APIRouter(dependencies=[Depends(require_csrf)])
@@ -181,25 +195,91 @@ def result_page(
     pool: PoolDep,
     attempt_id: int,
 ) -> Response:
-    """Show one of the learner's own graded attempts with the reference answer."""
+    """Show one of the learner's own graded attempts, its reviews and, when due, the reference."""
+    attempt = _own_attempt(session, learner, question, attempt_id)
+    return render(
+        request, "quiz/result.html", **_result(session, bank, question, attempt, pool, learner)
+    )
+
+
+@router.post("/questions/{n}/attempts/{attempt_id}/claims", name="claim")
+def claim(
+    request: Request,
+    question: QuestionDep,
+    bank: BankDep,
+    learner: LearnerDep,
+    database: DatabaseDep,
+    pool: PoolDep,
+    attempt_id: int,
+    point: Annotated[str, Form(max_length=64)],
+    justification: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Claim that the answer met a key point the grader marked as missed."""
+    here = f"/questions/{question.number}/attempts/{attempt_id}"
+    try:
+        with database.writing() as session:
+            attempt = _own_attempt(session, learner, question, attempt_id)
+            policy = get_reveal_policy(session)
+            if not policy.shows(attempts_at(session, attempt.learner_id, attempt.question_id)):
+                raise InvalidText("You can claim a key point once the reference answer is shown.")
+            submit_claim(session, attempt, point, justification)
+    except NotClaimable:
+        raise HTTPException(404, detail="That key point is not part of this attempt.") from None
+    except InvalidText as error:
+        with database.reading() as session:
+            attempt = _own_attempt(session, learner, question, attempt_id)
+            context = _result(session, bank, question, attempt, pool, learner)
+        return render(
+            request,
+            "quiz/result.html",
+            status=422,
+            **context,
+            claim_error=str(error),
+            claim_point=point,
+            claim_text=justification,
+        )
+    return redirect(f"{here}#point-{point}", "Claim sent: your instructor will review it.", request)
+
+
+def _own_attempt(
+    session: Session, learner: Learner | None, question: Question, attempt_id: int
+) -> Attempt:
     attempt = get_own_attempt(session, learner.id, attempt_id) if learner else None
     if attempt is None or attempt.question_id != str(question.id):
         raise HTTPException(404, detail="No such attempt among your answers.")
+    return attempt
+
+
+def _result(
+    session: Session,
+    bank: QuestionBank,
+    question: Question,
+    attempt: Attempt,
+    pool: DemoPool,
+    learner: Learner | None,
+) -> dict[str, Any]:
+    """Gather what the result page shows: grading, reviews, claims and the reveal policy."""
     result = GradeResult.model_validate(attempt.breakdown)
-    return render(
-        request,
-        "quiz/result.html",
-        question=question,
-        learner=learner,
-        attempt=attempt,
-        result=result,
-        marked=mark_answer(attempt.text, result.highlights()),
-        reference=render_markdown(question.reference_markdown),
-        stale=attempt.content_hash != question.content_hash,
-        neighbours=_neighbours(bank.ordered(), question.number),
-        demos=demos_for(question, session, pool),
-        demos_open=True,
-    )
+    policy = get_reveal_policy(session)
+    count = attempts_at(session, attempt.learner_id, attempt.question_id)
+    shown = policy.shows(count)
+    history = score_history(session, attempt)
+    return {
+        "question": question,
+        "learner": learner,
+        "attempt": attempt,
+        "result": result,
+        "marked": mark_answer(attempt.text, result.highlights()),
+        "reference": render_markdown(question.reference_markdown) if shown else None,
+        "waiting": None if shown else policy.waiting_message(count),
+        "history": history,
+        "claims": claims_for_attempt(session, attempt),
+        "changed": any(change.kind != CLAIM_REJECTED for change in history),
+        "stale": attempt.content_hash != question.content_hash,
+        "neighbours": _neighbours(bank.ordered(), question.number),
+        "demos": demos_for(question, session, pool),
+        "demos_open": True,
+    }
 
 
 @router.get("/summary", name="summary")
