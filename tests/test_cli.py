@@ -82,3 +82,25 @@ def test_migrate_creates_the_database(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "tfquiz.sqlite3").exists()
     assert (tmp_path / "secret_key").exists() is False  # only serving needs the secret
+
+
+def test_instructor_add_generates_a_password_shown_once(tmp_path: Path) -> None:
+    env = {"TFQUIZ_DATA_DIR": str(tmp_path)}
+    assert run("migrate", env=env).returncode == 0
+    created = run("instructor", "add", "Prof@Example.org", "--generate", env=env)
+    assert created.returncode == 0, created.stderr
+    assert "Instructor prof@example.org created." in created.stdout
+    assert "Password (shown once, store it now): " in created.stdout
+    again = run("instructor", "add", "prof@example.org", "--generate", env=env)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_instructor_add_prompts_for_a_password(tmp_path: Path) -> None:
+    env = {"TFQUIZ_DATA_DIR": str(tmp_path)}
+    run("migrate", env=env)
+    short = run("instructor", "add", "a@example.org", stdin="short\nshort\n", env=env)
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    good = run(
+        "instructor", "add", "a@example.org", stdin="long enough pw\nlong enough pw\n", env=env
+    )
+    assert good.returncode == 0 and "Password (shown once" not in good.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -54,3 +56,21 @@ def test_concurrent_submitters_are_never_refused(tmp_path: Path) -> None:
     assert sorted(stored) == sorted(attempt_id for _, attempt_id in results)
     assert learners == SUBMITTERS
     assert "database is locked" not in (tmp_path / "server.log").read_text()
+
+
+def test_serve_prints_a_one_time_setup_link_until_an_instructor_exists(tmp_path: Path) -> None:
+    with running_server(tmp_path) as url:
+        log = (tmp_path / "server.log").read_text()
+        link = re.search(r"(http://127\.0\.0\.1:\d+/instructor/setup\?token=\S+)", log)
+        assert link, log
+        form = httpx.get(link.group(1))
+        assert form.status_code == 200 and "Create the first instructor account" in form.text
+        assert url in link.group(1)
+    subprocess.run(
+        [sys.executable, "-m", "app", "instructor", "add", "x@example.org", "--generate"],
+        env={**os.environ, "TFQUIZ_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        check=True,
+    )
+    with running_server(tmp_path):
+        assert "instructor/setup?token=" not in (tmp_path / "server.log").read_text()
