@@ -69,6 +69,8 @@ class Attempt(Base):
         Index("ix_attempt_learner_question", "learner_id", "question_number"),
         # Covers "best counted score per learner and question", the dashboard's core query.
         Index("ix_attempt_best_scores", "question_id", "learner_id", "final_score", "final_points"),
+        # A client retrying after a lost response sends the same key: stored once.
+        UniqueConstraint("learner_id", "idempotency_key", name="uq_attempt_idempotency"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -86,6 +88,7 @@ class Attempt(Base):
     final_score: Mapped[float] = mapped_column(Float)
     final_points: Mapped[float] = mapped_column(Float)
     override_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
 
     learner: Mapped[Learner] = relationship(back_populates="attempts")
 
@@ -226,4 +229,33 @@ class DemoRun(Base):
     tf_version: Mapped[str] = mapped_column(String(40))
     device_kind: Mapped[str] = mapped_column(String(10))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class RateLimitHit(Base):
+    """One counted request in a rate-limit window, shared by every web process."""
+
+    __tablename__ = "rate_limit_hit"
+    __table_args__ = (Index("ix_rate_limit_hit_lookup", "bucket", "key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class PlaygroundRun(Base):
+    """The audit log of the instructor playground: who ran what edited code, and how it went."""
+
+    __tablename__ = "playground_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instructor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instructor.id", ondelete="SET NULL"), index=True
+    )
+    question_number: Mapped[int] = mapped_column(Integer)
+    demo_index: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
