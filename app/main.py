@@ -21,7 +21,16 @@ from app.limits import BodySizeLimit
 from app.migrate import pending_revisions
 from app.questions import load_folder
 from app.rendering import highlight_css
-from app.routes import api, demos, health, instructor, instructor_auth, instructor_reviews, quiz
+from app.routes import (
+    api,
+    demos,
+    health,
+    instructor,
+    instructor_auth,
+    instructor_reviews,
+    playground,
+    quiz,
+)
 from app.security_headers import SecurityHeaders
 from app.static import FingerprintedStatic, url_for_with_static
 
@@ -89,5 +98,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(instructor_auth.router)
     app.include_router(instructor.router)
     app.include_router(instructor_reviews.router)
+    app.include_router(playground.router)
     app.mount("/static", static, name="static")
     return app

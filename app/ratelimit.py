@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import LoginAttempt, utc_now
+from app.models import LoginAttempt, RateLimitHit, utc_now
 
 
 def login_wait_seconds(session: Session, settings: Settings, account: str, address: str) -> int:
@@ -50,3 +50,38 @@ def record_failure(session: Session, account: str, address: str) -> None:
 def forget_failures(session: Session, account: str) -> None:
     """Clear an account's failures after it signs in."""
     session.execute(delete(LoginAttempt).where(LoginAttempt.account == account))
+
+
+def take(session: Session, bucket: str, key: str, limit: int, window: timedelta) -> int:
+    """Count one request against a sliding window; return 0 if allowed, else seconds to wait.
+
+    The counter lives in the database, so every web process shares it. Call it inside a
+    write transaction (Database.writing), which serialises concurrent takers. A refused
+    request is not counted, so a client that waits as told gets through.
+    """
+    now = utc_now()
+    window_start = now - window
+    recent = (
+        select(RateLimitHit.created_at)
+        .where(
+            RateLimitHit.bucket == bucket,
+            RateLimitHit.key == key[:200],
+            RateLimitHit.created_at > window_start,
+        )
+        .order_by(RateLimitHit.created_at.desc())
+        .limit(limit)
+        .subquery()
+    )
+    count, oldest = session.execute(select(func.count(), func.min(recent.c.created_at))).one()
+    if count >= limit and oldest is not None:
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        remaining: timedelta = oldest + window - now
+        return max(1, math.ceil(remaining.total_seconds()))
+    session.add(RateLimitHit(bucket=bucket, key=key[:200], created_at=now))
+    return 0
+
+
+def prune(session: Session, older_than: timedelta) -> None:
+    """Delete counted requests that no window can still see."""
+    session.execute(delete(RateLimitHit).where(RateLimitHit.created_at < utc_now() - older_than))
