@@ -22,7 +22,12 @@ class Progress:
 
 
 def record_attempt(
-    session: Session, learner_id: int, question: Question, text: str, result: GradeResult
+    session: Session,
+    learner_id: int,
+    question: Question,
+    text: str,
+    result: GradeResult,
+    idempotency_key: str | None = None,
 ) -> Attempt:
     """Add a graded answer to the session; the caller commits."""
     attempt = Attempt(
@@ -37,6 +42,7 @@ def record_attempt(
         breakdown=result.model_dump(mode="json"),
         final_score=result.score,
         final_points=result.points,
+        idempotency_key=idempotency_key,
     )
     session.add(attempt)
     session.flush()

@@ -98,6 +98,29 @@ class Settings(BaseSettings):
     demo_tmp_mb: int = Field(
         default=256, ge=16, description="Size of a sandboxed worker's private /tmp."
     )
+    answer_limit_per_learner: int = Field(
+        default=30, ge=1, description="Answers one learner may submit per minute."
+    )
+    answer_limit_per_address: int = Field(
+        default=600,
+        ge=1,
+        description="Answers per minute from one client address (a class may share one).",
+    )
+    demo_limit_per_session: int = Field(
+        default=20, ge=1, description="Live demo runs one browser session may start per minute."
+    )
+    demo_limit_per_address: int = Field(
+        default=120, ge=1, description="Live demo runs per minute from one client address."
+    )
+    playground: bool = Field(
+        default=False,
+        description="Let instructors edit a demo and run the edited code live, in the sandbox.",
+    )
+    playground_limit_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Playground runs per minute, counted per instructor and per client address.",
+    )
     instructor_idle_minutes: int = Field(
         default=120, ge=1, description="An instructor session ends after this long unused."
     )

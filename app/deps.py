@@ -92,3 +92,8 @@ def current_learner(request: Request, session: ReadSession) -> Learner | None:
 
 
 LearnerDep = Annotated[Learner | None, Depends(current_learner)]
+
+
+def client_address(request: Request) -> str:
+    """Return the peer address (uvicorn applies X-Forwarded-For only from trusted proxies)."""
+    return request.client.host if request.client else "unknown"

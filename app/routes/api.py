@@ -6,23 +6,24 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from app.attempts import record_attempt
+from app import submissions
 from app.deps import (
     LEARNER_KEY,
     BankDep,
     DatabaseDep,
     QuestionDep,
     SettingsDep,
+    client_address,
     session_cookie_invalid,
 )
-from app.grading import GradeResult, MisconceptionResult, PointResult, grade_answer
-from app.learners import NameTaken, sign_in
+from app.grading import MisconceptionResult, PointResult
+from app.learners import NameTaken
 from app.rendering import render_markdown
 from app.schema import Question
-from app.validation import InvalidText, clean_answer
+from app.validation import InvalidText
 
 router = APIRouter(prefix="/api", tags=["quiz"])
 
@@ -65,6 +66,7 @@ class AnswerOut(BaseModel):
 
     attempt_id: int
     recorded: bool
+    replayed: bool = False
     learner: str
     question: int
     score: float
@@ -84,7 +86,7 @@ class ErrorOut(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422, 429)
 }
 
 
@@ -116,15 +118,26 @@ def get_question(question: QuestionDep) -> QuestionDetail:
     )
 
 
-@router.post("/questions/{n}/answers", response_model=AnswerOut, status_code=201, responses=ERRORS)
+@router.post(
+    "/questions/{n}/answers",
+    response_model=AnswerOut,
+    status_code=201,
+    responses={**ERRORS, 200: {"model": AnswerOut, "description": "Replayed: already recorded"}},
+)
 def submit_answer(
     request: Request,
+    response: Response,
     question: QuestionDep,
     body: AnswerIn,
     database: DatabaseDep,
     settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> AnswerOut:
-    """Grade an answer, record it, and return the result with the attempt's id."""
+    """Grade an answer, record it once, and return the result with the attempt's id.
+
+    Send an `Idempotency-Key` header to retry safely: the same key with the same answer
+    returns the stored attempt (status 200) instead of recording it twice.
+    """
     if session_cookie_invalid(request, settings):
         raise HTTPException(
             401,
@@ -132,24 +145,33 @@ def submit_answer(
             "drop it and send the answer again.",
         )
     try:
-        text = clean_answer(body.text, settings.max_answer_chars)
-        result: GradeResult = grade_answer(question, text)
-        current = request.session.get(LEARNER_KEY)
-        with database.writing() as session:
-            learner, _ = sign_in(session, body.learner, body.email, current)
-            attempt = record_attempt(session, learner.id, question, text, result)
-            attempt_id, created_at, name = attempt.id, attempt.created_at, learner.display_name
-            learner_id = learner.id
+        recorded = submissions.submit_answer(
+            database,
+            settings,
+            question,
+            body.text,
+            client_address(request),
+            learner_id=request.session.get(LEARNER_KEY),
+            learner_name=body.learner,
+            email=body.email,
+            key=idempotency_key,
+        )
     except NameTaken as error:
         raise HTTPException(403, detail=str(error)) from None
     except InvalidText as error:
         raise HTTPException(422, detail=str(error)) from None
-    request.session[LEARNER_KEY] = learner_id
+    except submissions.RateLimited as error:
+        headers = {"Retry-After": str(error.retry_after)}
+        raise HTTPException(429, detail=str(error), headers=headers) from None
+    request.session[LEARNER_KEY] = recorded.learner_id
+    if recorded.replayed:
+        response.status_code = 200
     return AnswerOut(
-        attempt_id=attempt_id,
+        attempt_id=recorded.attempt_id,
         recorded=True,
-        learner=name,
-        created_at=created_at,
-        **result.model_dump(exclude={"question"}),
+        replayed=recorded.replayed,
+        learner=recorded.learner_name,
+        created_at=recorded.created_at,
+        **recorded.result.model_dump(exclude={"question"}),
         question=question.number,
     )

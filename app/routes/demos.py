@@ -10,6 +10,7 @@ import json
 import queue
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -17,11 +18,20 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from app.csrf import require_csrf
+from app.csrf import csrf_token, require_csrf
 from app.db import Database
 from app.demo_pool import DemoPool, PoolBusy
 from app.demos import DemoResult, find_cached, run_live
-from app.deps import BankDep, DatabaseDep, LearnerDep, PoolDep, QuestionDep, ReadSession
+from app.deps import (
+    BankDep,
+    DatabaseDep,
+    LearnerDep,
+    PoolDep,
+    QuestionDep,
+    ReadSession,
+    client_address,
+)
+from app.ratelimit import take
 from app.rendering import render_code, render_markdown
 from app.schema import Demo, Question
 
@@ -44,8 +54,11 @@ def demo_by_index(question: QuestionDep, k: int) -> Demo:
 DemoDep = Annotated[Demo, Depends(demo_by_index)]
 
 
-def live(pool: DemoPool, database: Database, question: Question, demo: Demo) -> DemoResult:
-    """Run a demo live, turning a full queue or a pool without workers into 503."""
+def live(
+    request: Request, pool: DemoPool, database: Database, question: Question, demo: Demo
+) -> DemoResult:
+    """Run a demo live, turning a full queue, a rate limit or no workers into 503/429."""
+    limit_live_runs(request, database)
     try:
         result = run_live(pool, database, question, demo)
     except PoolBusy as error:
@@ -53,6 +66,29 @@ def live(pool: DemoPool, database: Database, question: Question, demo: Demo) -> 
     if result.status == "unavailable":
         raise HTTPException(503, detail=result.message or "Live demos are unavailable.")
     return result
+
+
+def limit_live_runs(request: Request, database: Database) -> None:
+    """Refuse a live run past the per-session or per-address limit, with 429 and Retry-After."""
+    settings = request.app.state.settings
+    minute = timedelta(minutes=1)
+    browser = csrf_token(request)  # a stable random id per browser session
+    with database.writing() as session:
+        wait = take(
+            session, "demo-session", browser, settings.demo_limit_per_session, minute
+        ) or take(
+            session,
+            "demo-address",
+            client_address(request),
+            settings.demo_limit_per_address,
+            minute,
+        )
+    if wait:
+        raise HTTPException(
+            429,
+            detail=f"Too many live demo runs; try again in {wait} s (cached results stay open).",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def busy(error: PoolBusy) -> HTTPException:
@@ -68,6 +104,7 @@ def busy(error: PoolBusy) -> HTTPException:
     "/api/questions/{n}/demos/{k}", response_model=DemoResult, responses=ERRORS, tags=["demos"]
 )
 def cached_demo(
+    request: Request,
     question: QuestionDep,
     demo: DemoDep,
     session: ReadSession,
@@ -76,7 +113,7 @@ def cached_demo(
 ) -> DemoResult:
     """Return the cached result of a demo, running it first when it never ran here."""
     cached = find_cached(session, question, demo, pool.state.get("device_kind"))
-    return cached if cached is not None else live(pool, database, question, demo)
+    return cached if cached is not None else live(request, pool, database, question, demo)
 
 
 @router.post(
@@ -86,10 +123,10 @@ def cached_demo(
     tags=["demos"],
 )
 def run_demo(
-    question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
+    request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> DemoResult:
     """Run a demo live on a warm worker and return its output."""
-    return live(pool, database, question, demo)
+    return live(request, pool, database, question, demo)
 
 
 @router.post(
@@ -99,13 +136,14 @@ def run_demo(
     response_class=StreamingResponse,
 )
 def stream_demo(
-    question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
+    request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> StreamingResponse:
     """Run a demo live, streaming its output as server-sent events, then the result.
 
     Events: `output` (`{"stream": "stdout"|"stderr", "text": ...}`) as the snippet prints,
     then one `result` (the same object as the non-streaming endpoint), or `busy`.
     """
+    limit_live_runs(request, database)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
     def produce() -> None:
@@ -141,10 +179,10 @@ def stream_demo(
     "/questions/{n}/demos/{k}/run", include_in_schema=False, dependencies=[Depends(require_csrf)]
 )
 def run_demo_form(
-    question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
+    request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> Response:
     """Run a demo from a plain form (no JavaScript), then go back to it."""
-    live(pool, database, question, demo)
+    live(request, pool, database, question, demo)
     return RedirectResponse(f"/questions/{question.number}?demos=open#demo-{demo.index}", 303)
 
 

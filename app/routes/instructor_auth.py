@@ -15,7 +15,7 @@ from app.auth import (
     set_instructor_cookie,
 )
 from app.csrf import require_csrf
-from app.deps import DatabaseDep, SettingsDep
+from app.deps import DatabaseDep, SettingsDep, client_address
 from app.instructors import (
     authenticate,
     change_password,
@@ -48,11 +48,6 @@ def safe_next(url: str | None) -> str:
     if url and url.startswith("/instructor") and "//" not in url and "\\" not in url:
         return url
     return "/instructor/"
-
-
-def client_address(request: Request) -> str:
-    """Return the peer address (uvicorn applies X-Forwarded-For only from trusted proxies)."""
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/login", include_in_schema=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -10,7 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from app.attempts import attempts_for, get_own_attempt, progress_by_question, record_attempt
+from app import submissions
+from app.attempts import attempts_for, get_own_attempt, progress_by_question
 from app.csrf import require_csrf
 from app.demo_pool import DemoPool
 from app.deps import (
@@ -22,9 +24,10 @@ from app.deps import (
     QuestionDep,
     ReadSession,
     SettingsDep,
+    client_address,
     session_cookie_invalid,
 )
-from app.grading import GradeResult, grade_answer
+from app.grading import GradeResult
 from app.learners import sign_in
 from app.models import Attempt, Learner
 from app.questions import QuestionBank
@@ -40,7 +43,7 @@ from app.reviews import (
 )
 from app.routes.demos import demos_for
 from app.schema import Question
-from app.validation import InvalidText, clean_answer
+from app.validation import InvalidText
 
 router = APIRouter(dependencies=[Depends(require_csrf)])
 FLASH_KEY = "flash"
@@ -142,6 +145,7 @@ def question_page(
         question=question,
         demos=demos_for(question, session, pool),
         demos_open=bool(attempts) or request.query_params.get("demos") == "open",
+        form_key=new_form_key(),
         learner=learner,
         prompt=render_markdown(question.prompt_markdown),
         attempts=attempts,
@@ -159,18 +163,28 @@ def submit_answer(
     database: DatabaseDep,
     settings: SettingsDep,
     answer: Annotated[str, Form(max_length=200_000)],
+    idempotency_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Grade an answer from the form, store it, then show the result."""
+    """Grade an answer from the form, store it once (a double submit replays), show it."""
     if learner is None:
         here = f"/questions/{question.number}"
         return redirect(f"/?next={quote(here)}", "Enter your name before answering.", request)
     try:
-        text = clean_answer(answer, settings.max_answer_chars)
-    except InvalidText as error:
-        return render(
+        recorded = submissions.submit_answer(
+            database,
+            settings,
+            question,
+            answer,
+            client_address(request),
+            learner_id=learner.id,
+            key=idempotency_key or None,
+        )
+    except (InvalidText, submissions.RateLimited) as error:
+        status = 429 if isinstance(error, submissions.RateLimited) else 422
+        response = render(
             request,
             "quiz/question.html",
-            status=422,
+            status=status,
             question=question,
             learner=learner,
             prompt=render_markdown(question.prompt_markdown),
@@ -178,11 +192,17 @@ def submit_answer(
             error=str(error),
             neighbours=_neighbours(bank.ordered(), question.number),
             answer=answer,
+            form_key=new_form_key(),
         )
-    result = grade_answer(question, text)
-    with database.writing() as session:
-        attempt_id = record_attempt(session, learner.id, question, text, result).id
-    return redirect(f"/questions/{question.number}/attempts/{attempt_id}")
+        if isinstance(error, submissions.RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    return redirect(f"/questions/{question.number}/attempts/{recorded.attempt_id}")
+
+
+def new_form_key() -> str:
+    """Return a fresh idempotency key for an answer form, so a double submit counts once."""
+    return uuid.uuid4().hex
 
 
 @router.get("/questions/{n}/attempts/{attempt_id}", name="result")

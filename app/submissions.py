@@ -1,0 +1,119 @@
+"""Record a learner's answer: validate, grade, rate-limit, and store it exactly once.
+
+The page form and the JSON API both come through here. A client that lost the response
+to a recorded answer (a dropped connection, a server killed after its commit) may send
+the same Idempotency-Key again and gets the stored result back instead of a second copy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.attempts import record_attempt
+from app.config import Settings
+from app.db import Database
+from app.grading import GradeResult, grade_answer
+from app.learners import get_learner, sign_in
+from app.models import Attempt
+from app.ratelimit import take
+from app.schema import Question
+from app.validation import InvalidText, clean_answer
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+MINUTE = timedelta(minutes=1)
+
+
+class RateLimited(Exception):
+    """Raised when a learner or an address sends answers faster than allowed."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"You are sending answers too quickly; try again in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+class KeyReused(InvalidText):
+    """Raised when an Idempotency-Key comes back with a different answer."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A stored attempt and its grading, and whether it was stored by an earlier request."""
+
+    attempt_id: int
+    created_at: datetime
+    learner_id: int
+    learner_name: str
+    result: GradeResult
+    replayed: bool
+
+
+def clean_key(key: str | None) -> str | None:
+    """Return a usable idempotency key, None when absent, or raise InvalidText."""
+    if key is None or key == "":
+        return None
+    if not KEY_PATTERN.match(key):
+        raise InvalidText(
+            "The Idempotency-Key must be 8 to 100 letters, digits or ._:- characters."
+        )
+    return key
+
+
+def submit_answer(
+    database: Database,
+    settings: Settings,
+    question: Question,
+    text: str,
+    address: str,
+    *,
+    learner_id: int | None = None,
+    learner_name: str | None = None,
+    email: str | None = None,
+    key: str | None = None,
+) -> Recorded:
+    """Grade and store an answer for a known learner (by id) or a learner named in the API."""
+    text = clean_answer(text, settings.max_answer_chars)
+    key = clean_key(key)
+    result = grade_answer(question, text)  # outside the transaction: it needs no lock
+    with database.writing() as session:
+        if learner_name is not None:
+            learner, _ = sign_in(session, learner_name, email, learner_id)
+        else:
+            found = get_learner(session, learner_id) if learner_id is not None else None
+            if found is None:
+                raise InvalidText("Enter your name before answering.")
+            learner = found
+        if key is not None:
+            earlier = _find_by_key(session, learner.id, key)
+            if earlier is not None:
+                return _replay(earlier, question, text, learner.display_name)
+        _limit(session, settings, learner.id, address)
+        attempt = record_attempt(session, learner.id, question, text, result, key)
+        return Recorded(
+            attempt.id, attempt.created_at, learner.id, learner.display_name, result, False
+        )
+
+
+def _find_by_key(session: Session, learner_id: int, key: str) -> Attempt | None:
+    query = select(Attempt).where(Attempt.learner_id == learner_id, Attempt.idempotency_key == key)
+    return session.scalars(query).first()
+
+
+def _replay(attempt: Attempt, question: Question, text: str, name: str) -> Recorded:
+    if attempt.question_id != str(question.id) or attempt.text != text:
+        raise KeyReused("This Idempotency-Key was already used for a different answer.")
+    result = GradeResult.model_validate(attempt.breakdown)
+    return Recorded(attempt.id, attempt.created_at, attempt.learner_id, name, result, True)
+
+
+def _limit(session: Session, settings: Settings, learner_id: int, address: str) -> None:
+    """Refuse the answer when the learner or the address is over its per-minute limit."""
+    wait = take(
+        session, "answer-learner", str(learner_id), settings.answer_limit_per_learner, MINUTE
+    ) or take(session, "answer-address", address, settings.answer_limit_per_address, MINUTE)
+    if wait:
+        raise RateLimited(wait)

@@ -1,0 +1,93 @@
+"""Safe retries with Idempotency-Key, and rate limits on answers and live demos."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.main import create_app
+from tests.factories import GOOD_Q3, TOKEN_RE, answer_api, count_attempts, csrf, start
+
+
+def post_answer(client: TestClient, text: str, key: str | None, learner: str = "Ada") -> Any:
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post(
+        "/api/questions/3/answers", json={"learner": learner, "text": text}, headers=headers
+    )
+
+
+def test_a_retried_answer_is_stored_once(client: TestClient, session: Session) -> None:
+    first = post_answer(client, GOOD_Q3, "retry-key-0001")
+    again = post_answer(client, GOOD_Q3, "retry-key-0001")
+    assert first.status_code == 201 and again.status_code == 200
+    body = again.json()
+    assert body["replayed"] is True and body["attempt_id"] == first.json()["attempt_id"]
+    assert body["score"] == 1.0 and count_attempts(session) == 1
+
+
+def test_a_key_reused_for_another_answer_is_refused(client: TestClient, session: Session) -> None:
+    post_answer(client, GOOD_Q3, "retry-key-0002")
+    other = post_answer(client, "No, they differ.", "retry-key-0002")
+    assert other.status_code == 422
+    assert "already used for a different answer" in other.json()["detail"]
+    assert count_attempts(session) == 1
+
+
+def test_malformed_keys_are_refused(client: TestClient, session: Session) -> None:
+    for key in ("short", "has spaces in it", "x" * 101):
+        response = post_answer(client, GOOD_Q3, key)
+        assert response.status_code == 422, key
+    assert count_attempts(session) == 0
+
+
+def test_a_double_submitted_form_counts_once(client: TestClient, session: Session) -> None:
+    start(client)
+    page = client.get("/questions/3").text
+    key = page.split('name="idempotency_key" value="')[1].split('"')[0]
+    token = TOKEN_RE.search(page).group(1)  # type: ignore[union-attr]
+    data = {"answer": GOOD_Q3, "idempotency_key": key, "csrf_token": token}
+    first = client.post("/questions/3", data=data, follow_redirects=False)
+    second = client.post("/questions/3", data=data, follow_redirects=False)
+    assert first.headers["location"] == second.headers["location"]
+    assert count_attempts(session) == 1
+
+
+def limited_client(settings: Settings, **limits: int) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update=limits)))
+
+
+def test_answers_are_limited_per_learner(settings: Settings) -> None:
+    with limited_client(settings, answer_limit_per_learner=3) as client:
+        statuses = [answer_api(client, 3, f"No, int32 ({n})").status_code for n in range(4)]
+        refused = answer_api(client, 3, "No, int32 (again)")
+        assert statuses == [201, 201, 201, 429]
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "too quickly" in refused.json()["detail"]
+        assert answer_api(client, 3, "fine", learner="Bea").status_code == 201  # someone else
+
+
+def test_answers_are_limited_per_address(settings: Settings, app: FastAPI) -> None:
+    with limited_client(settings, answer_limit_per_address=2) as client:
+        statuses = [answer_api(client, 3, "No", learner=f"L{n}").status_code for n in range(3)]
+    assert statuses == [201, 201, 429]
+    with app.state.db.reading() as session:
+        assert count_attempts(session) == 2
+
+
+def test_the_answer_form_explains_a_rate_limit(settings: Settings) -> None:
+    with limited_client(settings, answer_limit_per_learner=1) as client:
+        start(client)
+        token = csrf(client, "/questions/3")
+        client.post("/questions/3", data={"answer": "No", "csrf_token": token})
+        page = client.post("/questions/3", data={"answer": "Again", "csrf_token": token})
+        assert page.status_code == 429 and "too quickly" in page.text and "Again" in page.text
+
+
+def test_live_demo_runs_are_limited_per_session(settings: Settings) -> None:
+    with limited_client(settings, demo_limit_per_session=2) as client:
+        statuses = [client.post("/api/questions/3/demos/1/run").status_code for _ in range(3)]
+    assert statuses == [503, 503, 429]  # no workers in these tests; the third is refused first
