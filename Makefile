@@ -29,10 +29,21 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $(AXE)
 
+# The whole suite runs on SQLite, then again on PostgreSQL when a server is given
+# (export TFQUIZ_TEST_POSTGRES_URL="$$(bash .ci/postgres)"); CI must give one.
 test: $(STAMP) $(AXE) lint
 	$(BIN)/tfquiz migrate
 	$(BIN)/tfquiz check questions/
 	$(BIN)/pytest
+	@if [ -n "$$TFQUIZ_TEST_POSTGRES_URL" ]; then \
+		echo "== the whole suite again, on PostgreSQL =="; \
+		TFQUIZ_TEST_DATABASE=postgres $(BIN)/pytest; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "CI runs the suite on PostgreSQL too, but TFQUIZ_TEST_POSTGRES_URL is unset" >&2; \
+		exit 1; \
+	else \
+		echo "PostgreSQL pass skipped: export TFQUIZ_TEST_POSTGRES_URL=\"\$$(bash .ci/postgres)\""; \
+	fi
 
 fast-test: $(STAMP)
 	$(BIN)/pytest -m "not slow"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -33,25 +35,62 @@ def _bank(settings: Settings) -> QuestionBank:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Web processes (default TFQUIZ_WORKERS).")
+    ] = None,
+    shutdown_timeout: Annotated[
+        int | None,
+        typer.Option(min=1, help="Seconds requests in flight get to finish on SIGTERM."),
+    ] = None,
     reload: Annotated[bool, typer.Option(help="Restart when code changes.")] = False,
     migrate: Annotated[bool, typer.Option(help="Apply pending migrations first.")] = True,
 ) -> None:
-    """Serve the quiz with uvicorn."""
+    """Serve the quiz with uvicorn; SIGTERM lets requests in flight finish, then exits 0."""
+    import logging.config
+
     import uvicorn
 
+    from app.logs import logging_config
+    from app.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
+
     settings = Settings()
+    processes = workers or settings.workers
+    if reload and processes > 1:
+        typer.echo("--reload serves one process: drop --workers or TFQUIZ_WORKERS.", err=True)
+        raise typer.Exit(2)
+    log_config = logging_config(settings.log_format, settings.log_level)
+    logging.config.dictConfig(log_config)
     if migrate:
         _migrate(settings)
+    # Make the generated key file now: several workers starting at once would each write one.
+    settings.resolved_secret_key  # noqa: B018
     _announce_setup_link(settings, host or settings.host, port or settings.port)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        reload=reload,
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-    )
+    # uvicorn re-raises the signal it handled once it has shut down: end with a status
+    # instead (0 for a requested stop), not with a traceback or a death by signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
+    metrics_dir = prepare_multiprocess_dir(processes)
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=processes,
+            reload=reload,
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
+            log_config=log_config,
+            access_log=False,  # app.logs writes its own access lines, without query strings
+            timeout_graceful_shutdown=shutdown_timeout or settings.shutdown_timeout_s,
+        )
+    finally:
+        remove_multiprocess_dir(metrics_dir)
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    """End the process after a requested stop: 0 for SIGTERM, 130 for Ctrl-C."""
+    raise SystemExit(130 if signum == signal.SIGINT else 0)
 
 
 def _announce_setup_link(settings: Settings, host: str, port: int) -> None:
@@ -71,13 +110,15 @@ def _announce_setup_link(settings: Settings, host: str, port: int) -> None:
     finally:
         database.engine.dispose()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    typer.secho(
+    message = (
         "No instructor account yet. To create the first one, open within "
         f"{settings.setup_token_minutes} minutes (works once):\n"
-        f"    http://{shown}:{port}/instructor/setup?token={token}",
-        fg="yellow",
-        err=True,
+        f"    http://{shown}:{port}/instructor/setup?token={token}"
     )
+    if settings.log_format == "json":  # keep every line of the log JSON
+        logging.getLogger("tfquiz").warning(message)
+    else:
+        typer.secho(message, fg="yellow", err=True)
 
 
 @cli.command()

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+# A source checkout keeps templates/, static/ and questions/ beside app/; an installed
+# wheel carries them in <prefix>/share/tfquiz (pyproject.toml's data-files).
+PROJECT_ROOT = (
+    SOURCE_ROOT
+    if (SOURCE_ROOT / "templates").is_dir()
+    else Path(sys.prefix).resolve() / "share" / "tfquiz"
+)
 
 
 class Settings(BaseSettings):
@@ -30,7 +38,7 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "questions",
         description="Folder of question markdown files.",
     )
-    secret_key: str | None = Field(
+    secret_key: SecretStr | None = Field(
         default=None,
         description="Key that signs session cookies; generated and kept in data_dir when unset.",
     )
@@ -143,6 +151,23 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Proxy addresses whose X-Forwarded-For is believed; empty: none.",
     )
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Web processes `tfquiz serve` starts (uvicorn workers)."
+    )
+    shutdown_timeout_s: int = Field(
+        default=30, ge=1, description="How long a stopping server lets requests in flight finish."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines for people (text) or one JSON object per line."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least severe log level written."
+    )
+    access_log: bool = Field(default=True, description="Log one line per request.")
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token /metrics requires; unset: no token needed."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -154,8 +179,8 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_secret_key(self) -> str:
         """Return the secret key, creating and keeping one in the data folder when unset."""
-        if self.secret_key:
-            return self.secret_key
+        if self.secret_key and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
         return load_or_create_secret(self.data_dir / "secret_key")
 
 

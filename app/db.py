@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 
 BEGIN_OPTION = "tfquiz_begin"
+WRITE_LOCK = 0x7F0A1  # the advisory lock id that serialises tfquiz's write transactions
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -50,6 +52,10 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite's busy handler polls with growing sleeps, so under many concurrent writers
+        # one can starve past its timeout. Threads of this process take turns here instead;
+        # only other processes still meet at SQLite's lock.
+        self._sqlite_writers = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._read = sessionmaker(engine, expire_on_commit=False)
         writer = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         self._write = sessionmaker(writer, expire_on_commit=False)
@@ -61,7 +67,22 @@ class Database:
             yield session
 
     @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        if self._sqlite_writers is None:
+            yield
+            return
+        with self._sqlite_writers:
+            yield
+
+    @contextmanager
     def writing(self) -> Iterator[Session]:
-        """Yield a session whose transaction takes the write lock up front, then commit."""
-        with self._write() as session, session.begin():
+        """Yield a session whose transaction takes the write lock up front, then commit.
+
+        SQLite takes it with BEGIN IMMEDIATE. On PostgreSQL a transaction-scoped advisory
+        lock gives the same guarantee, so find-or-create steps (a learner by name, an answer
+        by idempotency key) never race into a unique-constraint error.
+        """
+        with self._writer_turn(), self._write() as session, session.begin():
+            if self.engine.dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
             yield session

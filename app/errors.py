@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from app.auth import SignInRequired, sign_in_url
@@ -21,9 +23,26 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     413: "Too large",
+    429: "Too many requests",
+    503: "Busy",
     422: "Invalid input",
     500: "Server error",
 }
+
+
+class ErrorOut(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Return OpenAPI entries for the error statuses a route may answer with."""
+    return {code: {"model": ErrorOut, "description": TITLES.get(code, "Error")} for code in codes}
+
+
+# Every route under /api/instructor/ may answer these, besides its own.
+INSTRUCTOR_API_ERRORS = documented(401, 403, 404, 413, 422, 429)
 
 
 def wants_json(request: Request) -> bool:
@@ -94,6 +113,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 {"detail": message}, status_code=401, headers={"Cache-Control": "no-store"}
             )
         return RedirectResponse(sign_in_url(request), status_code=303)
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, error: OperationalError) -> Response:
+        if "database is locked" not in str(error.orig):
+            return await _crash(request, error)
+        logger.warning("database busy past its timeout on %s %s", request.method, request.url.path)
+        message = "The server is very busy right now; nothing was saved. Please try again."
+        response = error_response(request, 503, message)
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, error: Exception) -> Response:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal, select
+from sqlalchemy import Float, Numeric, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.models import Attempt, Learner, ScoreChange
@@ -123,7 +123,8 @@ def score_rows(session: Session, questions: list[Question]) -> Iterator[tuple[Ce
             Learner.display_name,
             Learner.email,
             *scores,
-            func.round(total, 2),
+            # PostgreSQL rounds to a number of places only for numeric values.
+            cast(func.round(cast(total, Numeric), 2), Float),
             per_learner.c.last,
         )
         .outerjoin(per_learner, per_learner.c.learner_id == Learner.id)

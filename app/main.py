@@ -18,6 +18,8 @@ from app.db import Database, create_db_engine
 from app.demo_pool import DemoPool
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
+from app.logs import AccessLog
+from app.metrics import install_metrics
 from app.migrate import pending_revisions
 from app.questions import load_folder
 from app.rendering import highlight_css
@@ -89,7 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.cookie_secure,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders)  # outermost: even a refused body gets the headers
+    app.add_middleware(SecurityHeaders)  # outside BodySizeLimit: a refused body gets them too
+    install_metrics(app, settings)
+    app.add_middleware(AccessLog, write=settings.access_log)  # outermost: times it all
     install_error_handlers(app)
     app.include_router(quiz.router)
     app.include_router(health.router)

@@ -35,6 +35,7 @@ def render_markdown(source: str) -> Markup:
     return Markup(_markdown.render(source))  # noqa: S704 - markdown-it escapes, html is off
 
 
+@lru_cache(maxsize=1024)
 def render_code(code: str, language: str = "python") -> Markup:
     """Highlight a code snippet."""
     return Markup(_highlight_code(code, language, ""))  # noqa: S704 - pygments escapes

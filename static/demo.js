@@ -18,6 +18,8 @@ async function runDemo(card, form) {
   button.disabled = true;
   card.classList.add("running");
   const started = performance.now();
+  // aria-busy holds the ticking time back from screen readers until the run ends.
+  status.setAttribute("aria-busy", "true");
   const timer = setInterval(() => { status.textContent = "Running… " + formatElapsed(started); }, 100);
   let finished = false;
   try {
@@ -46,6 +48,7 @@ async function runDemo(card, form) {
           throw new Error(payload.detail);
         } else if (event[1] === "result") {
           finished = true;
+          clearInterval(timer);  // else a last tick would overwrite "Done" while the panel loads
           status.textContent = "Done in " + formatElapsed(started) + (payload.message ? ": " + payload.message : "");
         }
       }
@@ -58,6 +61,7 @@ async function runDemo(card, form) {
     status.textContent = error.message;
   } finally {
     clearInterval(timer);
+    status.removeAttribute("aria-busy");
     button.disabled = false;
     card.classList.remove("running");
   }

@@ -15,6 +15,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import create_db_engine
 from app.main import create_app
 from app.migrate import upgrade_to_head
+from tests.databases import drop_created, fresh_database_url
 
 DB_NAME = "tfquiz.sqlite3"
 
@@ -31,12 +32,20 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / DB_NAME
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Drop the PostgreSQL databases the run created (nothing to do on SQLite)."""
+    yield
+    drop_created()
+
+
 @pytest.fixture
 def settings(tmp_path: Path, migrated_db: Path) -> Settings:
-    """Settings pointing at a fresh copy of the migrated database."""
+    """Settings pointing at a fresh copy of the migrated database (SQLite or PostgreSQL)."""
     shutil.copy(migrated_db, tmp_path / DB_NAME)
     return Settings(
         data_dir=tmp_path,
+        database_url=fresh_database_url(),
         questions_dir=PROJECT_ROOT / "questions",
         secret_key="test-secret-key-that-is-long-enough-1234567890",
         demo_workers=0,  # tests that run demos ask for workers themselves
@@ -44,9 +53,11 @@ def settings(tmp_path: Path, migrated_db: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
-    """The app under test."""
-    return create_app(settings)
+def app(settings: Settings) -> Iterator[FastAPI]:
+    """The app under test; its connections are closed afterwards, lifespan or not."""
+    application = create_app(settings)
+    yield application
+    application.state.db.engine.dispose()
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from tests.databases import database_env
+
 START_TIMEOUT_S = 30.0
 
 
@@ -23,23 +25,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def running_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Migrate a fresh database in ``data_dir``, serve it, and yield the base URL."""
+def start_server(
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``tfquiz serve`` on a free port (it migrates first); return it once it answers."""
     port = free_port()
+    given = env or {}
     environment = {
         **os.environ,
         "TFQUIZ_DATA_DIR": str(data_dir),
         "TFQUIZ_SECRET_KEY": "server-test-secret-key-0123456789abcdef",
         "TFQUIZ_DEMO_WORKERS": "0",
-        **(env or {}),
+        **({} if "TFQUIZ_DATABASE_URL" in given else database_env()),
+        **given,
     }
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), *extra]
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    with (data_dir / "server.log").open("a") as log:
+        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process, data_dir / "server.log")
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process, url
+
+
+@contextmanager
+def running_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve a fresh database in ``data_dir`` and yield the base URL; stop it afterwards."""
+    log = data_dir / "server.log"
+    log.write_text("")
+    process, url = start_server(data_dir, *extra, env=env)
+    try:
         yield url
     finally:
         process.terminate()
@@ -48,7 +67,6 @@ def running_server(data_dir: Path, *extra: str, env: dict[str, str] | None = Non
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> float:

@@ -50,3 +50,9 @@ def test_an_explicit_secret_key_wins(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, secret_key="s" * 40)
     assert settings.resolved_secret_key == "s" * 40
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_the_secret_key_never_shows_in_settings_output() -> None:
+    settings = Settings(secret_key="do-not-print-me-0123456789")
+    for text in (str(settings), repr(settings), settings.model_dump_json()):
+        assert "do-not-print-me" not in text

@@ -15,9 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import PROJECT_ROOT, Settings
-from app.db import create_db_engine
 from app.main import create_app
-from app.migrate import upgrade_to_head
+from tests.databases import fresh_database_url, migrate
 from tests.factories import post_form
 
 pytestmark = pytest.mark.slow
@@ -65,6 +64,9 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     (questions / "50-misbehaviour.md").write_text(misbehaving_question())
     settings = Settings(
         data_dir=folder,
+        database_url=fresh_database_url(),
+        demo_limit_per_session=10_000,  # these tests run demos back to back
+        demo_limit_per_address=10_000,
         questions_dir=questions,
         secret_key="demo-test-secret-key-0123456789abcdef",
         demo_workers=1,
@@ -72,7 +74,7 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         demo_max_output_bytes=64 * 1024,
         demo_queue_size=4,
     )
-    upgrade_to_head(create_db_engine(settings))
+    migrate(settings)
     return settings
 
 

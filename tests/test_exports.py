@@ -174,7 +174,11 @@ def test_attempts_csv_and_json(
 
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -m app`` against the test's data directory."""
-    env = {**os.environ, "TFQUIZ_DATA_DIR": str(settings.data_dir)}
+    env = {
+        **os.environ,
+        "TFQUIZ_DATA_DIR": str(settings.data_dir),
+        "TFQUIZ_DATABASE_URL": settings.resolved_database_url,
+    }
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         capture_output=True,

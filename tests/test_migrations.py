@@ -8,16 +8,24 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Engine, inspect, text
 
 from app.config import Settings
 from app.db import create_db_engine
 from app.migrate import alembic_config, pending_revisions, upgrade_to_head
 from app.models import Base
+from tests.databases import fresh_database_url
+
+
+def empty_engine(tmp_path: Path) -> Engine:
+    """An engine on an empty database: a new SQLite file, or a new PostgreSQL database."""
+    return create_db_engine(
+        Settings(data_dir=tmp_path, database_url=fresh_database_url(migrated=False))
+    )
 
 
 def test_head_matches_the_models(tmp_path: Path) -> None:
-    engine = create_db_engine(Settings(data_dir=tmp_path))
+    engine = empty_engine(tmp_path)
     assert pending_revisions(engine)
     upgrade_to_head(engine)
     assert not pending_revisions(engine)
@@ -28,22 +36,20 @@ def test_head_matches_the_models(tmp_path: Path) -> None:
 
 
 def test_down_to_nothing_and_up_again(tmp_path: Path) -> None:
-    engine = create_db_engine(Settings(data_dir=tmp_path))
+    engine = empty_engine(tmp_path)
     config = alembic_config(engine)
     upgrade_to_head(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "base")
-    with engine.connect() as connection:
-        tables = connection.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
-        assert [name for (name,) in tables] == ["alembic_version"]
+    assert inspect(engine).get_table_names() == ["alembic_version"]
     upgrade_to_head(engine)
     assert not pending_revisions(engine)
     engine.dispose()
 
 
 def test_attempts_recorded_before_reviews_keep_their_scores_and_points(tmp_path: Path) -> None:
-    engine = create_db_engine(Settings(data_dir=tmp_path))
+    engine = empty_engine(tmp_path)
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -15,10 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import PROJECT_ROOT, Settings
-from app.db import create_db_engine
 from app.main import create_app
-from app.migrate import upgrade_to_head
 from app.sandbox import bwrap_problem
+from tests.databases import fresh_database_url, migrate
 from tests.factories import answer_api
 
 pytestmark = pytest.mark.slow
@@ -101,6 +100,9 @@ def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
     os.environ["TFQUIZ_CANARY_ENV"] = CANARY  # in the web process, never in a worker
     settings = Settings(
         data_dir=data,
+        database_url=fresh_database_url(),
+        demo_limit_per_session=10_000,  # these tests run demos back to back
+        demo_limit_per_address=10_000,
         questions_dir=questions,
         secret_key=CANARY + "-key-0123456789abcdef",
         demo_workers=1,
@@ -111,7 +113,7 @@ def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
         demo_max_processes=128,
         demo_queue_size=4,
     )
-    upgrade_to_head(create_db_engine(settings))
+    migrate(settings)
     try:
         with TestClient(create_app(settings)) as client:
             assert answer_api(client, 3, f"No, {CANARY} int32", learner="Canary").status_code == 201

@@ -13,6 +13,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.databases import database_env
 from tests.factories import GOOD_Q3
 from tests.server import running_server
 
@@ -33,7 +34,9 @@ def test_web_process_never_imports_tensorflow() -> None:
 
 
 def test_concurrent_submitters_are_never_refused(tmp_path: Path) -> None:
-    with running_server(tmp_path) as url:
+    env = database_env()
+    database_url = env.get("TFQUIZ_DATABASE_URL", f"sqlite:///{tmp_path / 'tfquiz.sqlite3'}")
+    with running_server(tmp_path, env=env) as url:
 
         def submit_all(learner: int) -> list[tuple[int, int]]:
             outcomes = []
@@ -48,7 +51,7 @@ def test_concurrent_submitters_are_never_refused(tmp_path: Path) -> None:
             results = [o for batch in pool.map(submit_all, range(SUBMITTERS)) for o in batch]
 
     assert [status for status, _ in results] == [201] * SUBMITTERS * ANSWERS_EACH
-    engine = create_engine(f"sqlite:///{tmp_path / 'tfquiz.sqlite3'}")
+    engine = create_engine(database_url)
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT id FROM attempt")).scalars().all()
         learners = connection.execute(text("SELECT count(*) FROM learner")).scalar()
@@ -59,7 +62,8 @@ def test_concurrent_submitters_are_never_refused(tmp_path: Path) -> None:
 
 
 def test_serve_prints_a_one_time_setup_link_until_an_instructor_exists(tmp_path: Path) -> None:
-    with running_server(tmp_path) as url:
+    env = database_env()
+    with running_server(tmp_path, env=env) as url:
         log = (tmp_path / "server.log").read_text()
         link = re.search(r"(http://127\.0\.0\.1:\d+/instructor/setup\?token=\S+)", log)
         assert link, log
@@ -68,9 +72,9 @@ def test_serve_prints_a_one_time_setup_link_until_an_instructor_exists(tmp_path:
         assert url in link.group(1)
     subprocess.run(
         [sys.executable, "-m", "app", "instructor", "add", "x@example.org", "--generate"],
-        env={**os.environ, "TFQUIZ_DATA_DIR": str(tmp_path)},
+        env={**os.environ, "TFQUIZ_DATA_DIR": str(tmp_path), **env},
         capture_output=True,
         check=True,
     )
-    with running_server(tmp_path):
+    with running_server(tmp_path, env=env):
         assert "instructor/setup?token=" not in (tmp_path / "server.log").read_text()

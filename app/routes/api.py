@@ -19,6 +19,7 @@ from app.deps import (
     client_address,
     session_cookie_invalid,
 )
+from app.errors import documented
 from app.grading import MisconceptionResult, PointResult
 from app.learners import NameTaken
 from app.rendering import render_markdown
@@ -79,15 +80,7 @@ class AnswerOut(BaseModel):
     created_at: datetime
 
 
-class ErrorOut(BaseModel):
-    """Why a request was refused."""
-
-    detail: str
-
-
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422, 429)
-}
+ERRORS = documented(400, 401, 403, 404, 413, 422, 429, 503)
 
 
 def summarise(question: Question) -> QuestionSummary:

@@ -31,15 +31,13 @@ from app.deps import (
     ReadSession,
     client_address,
 )
+from app.errors import documented
 from app.ratelimit import take
 from app.rendering import render_code, render_markdown
 from app.schema import Demo, Question
 
 router = APIRouter()
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such question or demo"},
-    503: {"description": "Every worker is busy and the queue is full; see Retry-After"},
-}
+ERRORS = documented(404, 413, 422, 429, 503)
 
 
 def demo_by_index(question: QuestionDep, k: int) -> Demo:

@@ -29,12 +29,16 @@ from app.auth import InstructorDep, require_instructor
 from app.charts import histogram_svg
 from app.csrf import require_csrf
 from app.deps import BankDep, QuestionDep, ReadSession
+from app.errors import INSTRUCTOR_API_ERRORS
 from app.models import Attempt, Learner
 from app.questions import QuestionBank
 from app.routes.instructor_auth import page as render
 from app.schema import Question
 
-router = APIRouter(dependencies=[Depends(require_instructor), Depends(require_csrf)])
+router = APIRouter(
+    dependencies=[Depends(require_instructor), Depends(require_csrf)],
+    responses=INSTRUCTOR_API_ERRORS,
+)
 PAGE_SIZE = 50
 TOP = 2  # missed key points and misconceptions shown per question on the overview
 HEAT_LEVELS = 5

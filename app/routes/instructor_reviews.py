@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth import InstructorDep, require_instructor
 from app.csrf import require_csrf
 from app.deps import BankDep, DatabaseDep, ReadSession
+from app.errors import INSTRUCTOR_API_ERRORS
 from app.exports import export_filename, export_stream
 from app.grading import GradeResult
 from app.models import Attempt, Claim, Instructor
@@ -34,7 +35,10 @@ from app.reviews import (
 from app.routes.instructor_auth import page
 from app.validation import InvalidText
 
-router = APIRouter(dependencies=[Depends(require_instructor), Depends(require_csrf)])
+router = APIRouter(
+    dependencies=[Depends(require_instructor), Depends(require_csrf)],
+    responses=INSTRUCTOR_API_ERRORS,
+)
 Text = Annotated[str, Form(max_length=20_000)]
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 

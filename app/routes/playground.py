@@ -1,10 +1,159 @@
-"""The instructor playground: edit a demo and run the edited code live, in the sandbox."""
+"""The instructor playground: edit a demo and run the edited code live, in the sandbox.
+
+Every route needs an instructor session and the CSRF token (router dependencies), and the
+playground turned on: learners and anonymous visitors never send code that runs.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated, Any
 
-from app.auth import require_instructor
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from app.auth import InstructorDep, require_instructor
 from app.csrf import require_csrf
+from app.demo_pool import DemoPool
+from app.deps import DatabaseDep, PoolDep, QuestionDep, ReadSession, SettingsDep, client_address
+from app.playground import (
+    MAX_CODE_CHARS,
+    OFF_MESSAGE,
+    RECENT,
+    InvalidCode,
+    PlaygroundResult,
+    Refused,
+    clean_code,
+    recent_runs,
+    run_edited,
+)
+from app.routes.demos import DemoDep, view_demo
+from app.routes.instructor_auth import page
+from app.schema import Demo, Question
 
-router = APIRouter(dependencies=[Depends(require_instructor), Depends(require_csrf)])
+
+def require_playground(settings: SettingsDep) -> None:
+    """Answer 404 saying how to turn the playground on, when it is off."""
+    if not settings.playground:
+        raise HTTPException(404, detail=OFF_MESSAGE)
+
+
+router = APIRouter(
+    dependencies=[Depends(require_instructor), Depends(require_csrf), Depends(require_playground)]
+)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in as an instructor"},
+    403: {"description": "The CSRF token (X-CSRF-Token header) is missing or wrong"},
+    404: {"description": "No such question or demo, or the playground is turned off"},
+    422: {"description": "The code is empty, too long or holds a NUL character"},
+    429: {"description": "Too many playground runs; see Retry-After"},
+    503: {"description": "No demo worker is free or running; see Retry-After"},
+}
+
+
+class PlaygroundRequest(BaseModel):
+    """Edited code to run in place of a demo's own."""
+
+    code: str = Field(description=f"The snippet, at most {MAX_CODE_CHARS:,} characters.")
+
+
+@router.get("/instructor/playground/{n}/{k}", include_in_schema=False)
+def playground_page(
+    request: Request,
+    instructor: InstructorDep,
+    question: QuestionDep,
+    demo: DemoDep,
+    session: ReadSession,
+    pool: PoolDep,
+) -> Response:
+    """Show a demo's code in an editor with a Run button, and its recent playground runs."""
+    context = _context(session, pool, question, demo, demo.code)
+    return page(request, "instructor/playground.html", instructor=instructor, **context)
+
+
+@router.post("/instructor/playground/{n}/{k}", include_in_schema=False)
+def playground_run_form(
+    request: Request,
+    instructor: InstructorDep,
+    question: QuestionDep,
+    demo: DemoDep,
+    pool: PoolDep,
+    database: DatabaseDep,
+    code: Annotated[str, Form()] = "",
+) -> Response:
+    """Run the edited code from the form (no JavaScript needed) and show its output."""
+    status, error, headers = 200, None, {}
+    result: PlaygroundResult | None = None
+    try:
+        code = clean_code(code)
+        result = run_edited(
+            pool, database, instructor, client_address(request), question, demo, code
+        )
+    except InvalidCode as invalid:
+        status, error = 422, str(invalid)
+    except Refused as refused:
+        status, error = refused.status_code, refused.message
+        if refused.retry_after is not None:
+            headers["Retry-After"] = str(refused.retry_after)
+    with database.reading() as session:
+        context = _context(session, pool, question, demo, code, result)
+    response = page(
+        request, "instructor/playground.html", status, instructor=instructor, error=error, **context
+    )
+    response.headers.update(headers)
+    return response
+
+
+@router.post(
+    "/api/instructor/playground/{n}/{k}/run",
+    response_model=PlaygroundResult,
+    responses=ERRORS,
+    tags=["instructor"],
+)
+def playground_run_api(
+    request: Request,
+    instructor: InstructorDep,
+    question: QuestionDep,
+    demo: DemoDep,
+    pool: PoolDep,
+    database: DatabaseDep,
+    body: PlaygroundRequest,
+) -> PlaygroundResult:
+    """Run edited code in place of a demo's own, in the demo sandbox; never cached."""
+    try:
+        code = clean_code(body.code)
+        return run_edited(pool, database, instructor, client_address(request), question, demo, code)
+    except InvalidCode as invalid:
+        raise HTTPException(422, detail=str(invalid)) from None
+    except Refused as refused:
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
+        raise HTTPException(refused.status_code, detail=refused.message, headers=headers) from None
+
+
+def _context(
+    session: Session,
+    pool: DemoPool,
+    question: Question,
+    demo: Demo,
+    code: str,
+    result: PlaygroundResult | None = None,
+) -> dict[str, Any]:
+    """Prepare what the playground page shows."""
+    settings = pool.settings
+    return {
+        "question": question,
+        "demo": view_demo(demo, result),
+        "code": code,
+        "edited": code != demo.code,
+        "rows": min(40, max(8, code.count("\n") + 2)),
+        "max_chars": MAX_CODE_CHARS,
+        "runs": recent_runs(session, question, demo),
+        "recent": RECENT,
+        "limits": {
+            "sandbox": pool.state.get("sandbox") or settings.demo_sandbox,
+            "timeout_s": settings.demo_timeout_s,
+            "max_output_bytes": settings.demo_max_output_bytes,
+            "per_minute": settings.playground_limit_per_minute,
+        },
+    }

@@ -45,7 +45,7 @@ from app.routes.demos import demos_for
 from app.schema import Question
 from app.validation import InvalidText
 
-router = APIRouter(dependencies=[Depends(require_csrf)])
+router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)  # pages
 FLASH_KEY = "flash"
 
 

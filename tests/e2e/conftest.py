@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+import yaml
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    FloatRect,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
 
 from app.config import PROJECT_ROOT
+from tests.databases import database_env
 from tests.server import running_server
 
 CHROMIUM = os.environ.get("TFQUIZ_CHROMIUM", "/usr/bin/chromium")
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+DEVSET = PROJECT_ROOT / "tests" / "grading" / "devset"
+SHOTS = PROJECT_ROOT / "docs" / "screenshots"
+DESKTOP: ViewportSize = {"width": 1200, "height": 900}
+PHONE: ViewportSize = {"width": 360, "height": 740}
+MAX_SHOT_HEIGHT = 2000  # taller pages are cut: the README shows their top
 # Headless, and quiet: this machine's network is closed, so no background connections.
 FLAGS = [
     "--headless=new",
@@ -37,6 +56,40 @@ def missing(what: str) -> None:
     pytest.skip(message)
 
 
+def devset_answer(number: int, *labels: str) -> str:
+    """Return the development set's first answer to a question with the first label it has."""
+    items = yaml.safe_load((DEVSET / f"q{number:02d}.yaml").read_text(encoding="utf-8"))
+    for label in labels or ("excellent",):
+        for item in items:
+            if item["label"] == label:
+                return str(item["text"])
+    raise LookupError(f"question {number} has no development answer labelled {labels}")
+
+
+@dataclass(frozen=True)
+class Site:
+    """A running server: its base URL and the data folder it keeps its SQLite file in."""
+
+    url: str
+    data: Path
+    env: dict[str, str]
+
+    def add_instructor(self, email: str) -> str:
+        """Create an instructor with the CLI, as an administrator would; return the password."""
+        environment = {**os.environ, "TFQUIZ_DATA_DIR": str(self.data), **self.env}
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "instructor", "add", email, "--generate"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        found = re.search(r"store it now\): (\S+)", done.stdout)
+        assert found, done.stdout + done.stderr
+        return found[1]
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """One chromium for the whole run."""
@@ -49,11 +102,21 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real server with one warm demo worker and its own SQLite file."""
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """A real server per test module, with one warm demo worker and its own SQLite file.
+
+    A module may set more of the server's environment in a SITE_ENV dict.
+    """
     data = tmp_path_factory.mktemp("e2e")
-    with running_server(data, env={"TFQUIZ_DEMO_WORKERS": "1"}) as url:
-        yield url
+    env = {
+        "TFQUIZ_DEMO_WORKERS": "1",
+        **database_env(),  # the CLI must use the same database as the server
+        **getattr(request.module, "SITE_ENV", {}),
+    }
+    with running_server(data, env=env) as url:
+        yield Site(url, data, env)
 
 
 class Watched:
@@ -67,6 +130,11 @@ class Watched:
         page.on("pageerror", lambda error: self.console_errors.append(str(error)))
         page.on("dialog", self._dialog)
 
+    @property
+    def context(self) -> BrowserContext:
+        """The browser context (cookies, settings) the page lives in."""
+        return self.page.context
+
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.console_errors.append(message.text)
@@ -76,21 +144,70 @@ class Watched:
         dialog.dismiss()
 
 
+OpenPage = Callable[..., Watched]
+
+
 @pytest.fixture
-def watched(browser: Browser) -> Iterator[Watched]:
-    """A fresh browser context (its own cookies) at desktop size."""
-    # bypass_csp lets the tests inject axe-core; the pages themselves run no inline script.
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
-    try:
-        yield Watched(context.new_page())
-    finally:
+def open_page(browser: Browser) -> Iterator[OpenPage]:
+    """Open pages in fresh browser contexts (own cookies, size, theme); close them after."""
+    contexts: list[BrowserContext] = []
+
+    def opener(**options: Any) -> Watched:
+        # bypass_csp lets the tests inject axe-core; the pages themselves run no inline script.
+        settings = {"viewport": DESKTOP, "bypass_csp": True, **options}
+        context = browser.new_context(**settings)
+        contexts.append(context)
+        return Watched(context.new_page())
+
+    yield opener
+    for context in contexts:
         context.close()
 
 
-def audit(page: Page) -> list[dict[str, Any]]:
-    """Run axe-core on the page; return its serious and critical violations."""
+@pytest.fixture
+def watched(open_page: OpenPage) -> Watched:
+    """A page in a fresh browser context at desktop size."""
+    return open_page()
+
+
+def start_as_learner(page: Page, url: str, name: str, email: str = "") -> None:
+    """Sign in on the start page as a learner, the way a person does."""
+    page.goto(url + "/")
+    page.get_by_label("Your name").fill(name)
+    if email:
+        page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Start the quiz").click()
+    page.wait_for_url(url + "/")
+
+
+def sign_in_as_instructor(page: Page, url: str, email: str, password: str) -> None:
+    """Sign in on the instructor login page; land on the dashboard."""
+    page.goto(url + "/instructor/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(url + "/instructor/")
+
+
+def shoot(page: Page, name: str) -> None:
+    """Save a screenshot of the page for the README: its whole width, its top 2,000 pixels."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_SHOT_HEIGHT)
+    box: FloatRect = {"x": 0, "y": 0, "width": width, "height": height}
+    path = str(SHOTS / f"{name}.png")
+    page.screenshot(path=path, full_page=True, clip=box, animations="disabled", caret="hide")
+
+
+def audit(page: Page) -> list[str]:
+    """Run axe-core on the page; describe each serious or critical violation in one line."""
     if not AXE.exists():
         missing("axe-core (npm ci)")
     page.add_script_tag(path=str(AXE))
     result: dict[str, Any] = page.evaluate("async () => await axe.run(document)")
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + "; ".join(" ".join(map(str, node["target"])) for node in v["nodes"][:5])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from app.instructors import create_setup_token
-from app.models import Instructor, InstructorSession
+from app.models import Instructor, InstructorSession, utc_now
 from tests.factories import (
     INSTRUCTOR_EMAIL,
     INSTRUCTOR_PASSWORD,
@@ -75,13 +75,13 @@ def test_sessions_expire_when_idle_and_when_old(app: FastAPI, client: TestClient
     assert client.get("/instructor/password").status_code == 200
     with app.state.db.writing() as session:
         session.execute(
-            update(InstructorSession).values(last_seen_at=func.datetime("now", "-3 hours"))
+            update(InstructorSession).values(last_seen_at=utc_now() - timedelta(hours=3))
         )
     assert client.get("/instructor/password", follow_redirects=False).status_code == 303
     sign_in(client)
     with app.state.db.writing() as session:
         session.execute(
-            update(InstructorSession).values(created_at=func.datetime("now", "-13 hours"))
+            update(InstructorSession).values(created_at=utc_now() - timedelta(hours=13))
         )
     assert client.get("/instructor/password", follow_redirects=False).status_code == 303
 

@@ -1,0 +1,267 @@
+"""Prometheus metrics at /metrics: requests, latencies, answers, sign-ins and the demo pool.
+
+With several web processes, prometheus-client's multiprocess mode is used when
+``PROMETHEUS_MULTIPROC_DIR`` is set: every process writes its figures to files there and
+``/metrics`` adds them up, whichever process answers. ``tfquiz serve`` prepares the folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import Settings
+from app.demo_pool import DemoPool, PoolBusy, RunOutcome
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED = "<unmatched>"  # one label for every unknown path, so scanners add no series
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+ANSWER_ROUTES = {("POST", "/api/questions/{n}/answers"): "api", ("POST", "/questions/{n}"): "form"}
+LOGIN_ROUTE = ("POST", "/instructor/login")
+LOGIN_OUTCOMES = {303: "success", 401: "failure", 429: "rate_limited"}
+WORKER_STATES = ("idle", "busy", "starting", "spares")
+SYNC_INTERVAL_S = 5.0
+
+
+def multiprocess_dir() -> str | None:
+    """Return the shared metrics folder of a multi-process server, if there is one."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+class Metrics:
+    """The app's metric families; in multiprocess mode their values live in shared files."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "tfquiz_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "tfquiz_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its response, by route template.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.answers = Counter(
+            "tfquiz_answers_recorded",
+            "Answers graded and stored, by channel.",
+            ["channel"],
+            registry=r,
+        )
+        self.logins = Counter(
+            "tfquiz_instructor_logins", "Instructor sign-ins by outcome.", ["outcome"], registry=r
+        )
+        self.demo_runs = Counter(
+            "tfquiz_demo_runs", "Live demo runs by outcome.", ["status"], registry=r
+        )
+        self.queue = Gauge(
+            "tfquiz_demo_queue_length",
+            "Demo runs waiting for a free worker.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.workers = Gauge(
+            "tfquiz_demo_workers",
+            "Demo worker processes by state.",
+            ["state"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.restarts = Counter(
+            "tfquiz_demo_worker_restarts",
+            "Demo workers replaced after a failure, a leak or their run quota.",
+            registry=r,
+        )
+        self._restarts_seen = 0
+
+    def observe(self, route: str, method: str, status: int, seconds: float, location: str) -> None:
+        """Count one finished request, and the answer or sign-in it stood for."""
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+        channel = ANSWER_ROUTES.get((method, route))
+        if channel == "api" and status == 201:
+            self.answers.labels("api").inc()
+        elif channel == "form" and status == 303 and "/attempts/" in location:
+            self.answers.labels("form").inc()
+        elif (method, route) == LOGIN_ROUTE and status in LOGIN_OUTCOMES:
+            self.logins.labels(LOGIN_OUTCOMES[status]).inc()
+
+    def sync_pool(self, pool: DemoPool) -> None:
+        """Copy the demo pool's queue, worker counts and restarts into the metrics."""
+        state = pool.state
+        self.queue.set(state["waiting"])
+        for name in WORKER_STATES:
+            self.workers.labels(name).set(state[name])
+        new = state["restarts"] - self._restarts_seen
+        if new > 0:
+            self.restarts.inc(new)
+            self._restarts_seen = state["restarts"]
+
+    def exposition(self) -> bytes:
+        """Return every metric in Prometheus' text format, summed over processes if shared."""
+        if multiprocess_dir() is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+
+class RequestMetrics:
+    """Time and count every HTTP request under its route template."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, noting its status (and redirect target), then count it."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, location = 500, ""
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status, location
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if status == 303:
+                    location = dict(message.get("headers", ())).get(b"location", b"").decode()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            # The router leaves the matched route in the scope: label by its template.
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(route, scope["method"], status, elapsed, location)
+
+
+def count_demo_runs(pool: DemoPool, metrics: Metrics) -> None:
+    """Count every run of the pool by outcome, a full queue as ``busy``."""
+    run = pool.run
+
+    def counted(
+        code: str,
+        devices: list[str] | None = None,
+        on_output: Callable[[str, str], None] | None = None,
+    ) -> RunOutcome:
+        try:
+            outcome = run(code, devices, on_output)
+        except PoolBusy:
+            metrics.demo_runs.labels("busy").inc()
+            raise
+        metrics.demo_runs.labels(outcome.status).inc()
+        return outcome
+
+    pool.run = counted  # type: ignore[method-assign]
+
+
+def metrics_endpoint(settings: Settings, metrics: Metrics) -> Callable[[Request], Response]:
+    """Build the /metrics handler, behind a bearer token when one is configured."""
+    expected = f"Bearer {settings.metrics_token}".encode() if settings.metrics_token else None
+
+    def serve_metrics(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return JSONResponse(
+                    {"detail": "Send the metrics token as `Authorization: Bearer <token>`."},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"},
+                )
+        metrics.sync_pool(request.app.state.pool)
+        body = metrics.exposition()
+        return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+    return serve_metrics
+
+
+def install_metrics(app: FastAPI, settings: Settings) -> Metrics:
+    """Count requests and demo runs, and serve /metrics unless turned off."""
+    metrics = Metrics()
+    app.state.metrics = metrics
+    count_demo_runs(app.state.pool, metrics)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    if settings.metrics:
+        app.add_api_route("/metrics", metrics_endpoint(settings, metrics), include_in_schema=False)
+    if multiprocess_dir() is not None:
+        publish_pool_state(app, metrics)
+    return metrics
+
+
+def publish_pool_state(app: FastAPI, metrics: Metrics) -> None:
+    """Keep this process's pool gauges fresh for scrapes that another process answers."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async def publish() -> None:
+            while True:
+                metrics.sync_pool(app.state.pool)
+                await asyncio.sleep(SYNC_INTERVAL_S)
+
+        async with inner(app) as state:
+            task = asyncio.create_task(publish())
+            try:
+                yield state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                # A stopped process's live gauges must not count any more.
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    app.router.lifespan_context = lifespan
+
+
+def prepare_multiprocess_dir(workers: int) -> Path | None:
+    """Empty the shared metrics folder, or make a private one when several workers need it.
+
+    Returns the folder made here (the caller removes it at exit), else None.
+    """
+    folder = multiprocess_dir()
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return None
+    if workers <= 1:
+        return None
+    made = Path(tempfile.mkdtemp(prefix="tfquiz-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(made)  # the workers inherit it
+    return made
+
+
+def remove_multiprocess_dir(folder: Path | None) -> None:
+    """Remove a metrics folder that prepare_multiprocess_dir made."""
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,194 @@
+"""The instructor playground: check edited code, rate-limit and audit its runs, run it.
+
+Edited code runs on the same pool, in the same sandbox and under the same limits as every
+demo, and never reaches the demo cache: a question file stays the only source of what the
+cache shows learners. Every attempt leaves a ``PlaygroundRun`` row (written before the
+code runs, so even a run that takes the server down is on record) and an audit log line
+that names the code by its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database
+from app.demo_pool import DemoPool, PoolBusy, RunOutcome
+from app.demos import DemoResult
+from app.expectations import check_expectations
+from app.models import Instructor, PlaygroundRun, utc_now
+from app.ratelimit import take
+from app.schema import Demo, Question
+
+audit = logging.getLogger("tfquiz.audit")
+OFF_MESSAGE = "The playground is turned off on this server (TFQUIZ_PLAYGROUND=1 turns it on)."
+MAX_CODE_CHARS = 20_000
+WINDOW = timedelta(minutes=1)
+RECENT = 20  # audit entries shown beside the editor
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+RUNNING = "running"  # the status of a run until its outcome is known
+
+
+class InvalidCode(ValueError):
+    """Raised with a message fit to show the instructor who typed the code."""
+
+
+class Refused(Exception):
+    """Raised when a run cannot happen now: rate limited (429) or no worker free (503)."""
+
+    def __init__(self, status_code: int, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class PlaygroundResult(DemoResult):
+    """The outcome of edited code, with the hash that names it in the audit log."""
+
+    code_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One past playground run of a demo, as the page lists it."""
+
+    created_at: datetime
+    email: str
+    status: str
+    code_hash: str
+    code: str
+
+
+def clean_code(code: str) -> str:
+    """Return the code with line endings normalised, or raise InvalidCode saying why."""
+    code = code.replace("\r\n", "\n").replace("\r", "\n")
+    if not code.strip():
+        raise InvalidCode("The code is empty: write or paste a snippet before pressing Run.")
+    if len(code) > MAX_CODE_CHARS:
+        raise InvalidCode(
+            f"The code is {len(code):,} characters long; the limit is {MAX_CODE_CHARS:,}."
+        )
+    if "\x00" in code:
+        raise InvalidCode("The code contains a NUL character; remove it and run again.")
+    if _SURROGATE.search(code):
+        raise InvalidCode("The code contains an invalid character (a lone surrogate).")
+    return code
+
+
+def code_hash(code: str) -> str:
+    """Return the SHA-256 of the code, the name it goes by in the audit log."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def wait_seconds(session: Session, settings: Settings, instructor_id: int, address: str) -> int:
+    """Count one run per instructor and per address; return the wait when over (0: none)."""
+    limit = settings.playground_limit_per_minute
+    return take(session, "playground-instructor", str(instructor_id), limit, WINDOW) or take(
+        session, "playground-address", address, limit, WINDOW
+    )
+
+
+def recent_runs(session: Session, question: Question, demo: Demo) -> list[AuditEntry]:
+    """Return the newest playground runs of a demo, newest first."""
+    query = (
+        select(PlaygroundRun, Instructor.email)
+        .outerjoin(Instructor, Instructor.id == PlaygroundRun.instructor_id)
+        .where(
+            PlaygroundRun.question_number == question.number,
+            PlaygroundRun.demo_index == demo.index,
+        )
+        .order_by(PlaygroundRun.id.desc())
+        .limit(RECENT)
+    )
+    return [
+        AuditEntry(
+            row.created_at, email or "(deleted account)", row.status, row.code_hash, row.code
+        )
+        for row, email in session.execute(query)
+    ]
+
+
+def run_edited(
+    pool: DemoPool,
+    database: Database,
+    who: Instructor,
+    address: str,
+    question: Question,
+    demo: Demo,
+    code: str,
+) -> PlaygroundResult:
+    """Run an instructor's edit of a demo on the pool; raise Refused when it cannot run now."""
+    digest = code_hash(code)
+    with database.writing() as session:
+        wait = wait_seconds(session, pool.settings, who.id, address)
+        status = "rate_limited" if wait else RUNNING
+        # A refused attempt keeps its hash but not its code, so a flood cannot fill the disk.
+        row = PlaygroundRun(
+            instructor_id=who.id,
+            question_number=question.number,
+            demo_index=demo.index,
+            code="" if wait else code,
+            code_hash=digest,
+            status=status,
+        )
+        session.add(row)
+        session.flush()
+        run_id = row.id
+    if wait:
+        _log(who, address, question, demo, digest, status)
+        limit = pool.settings.playground_limit_per_minute
+        message = f"Too many playground runs (at most {limit} a minute). Try again in {wait} s."
+        raise Refused(429, message, wait)
+    outcome = RunOutcome(status="crashed", message="The run ended without an outcome.")
+    try:
+        outcome = pool.run(code, demo.devices)
+    except PoolBusy as error:
+        message = f"Every demo worker is busy; try again in {error.retry_after} s."
+        outcome = RunOutcome(status="unavailable", message=message)
+        raise Refused(503, message, error.retry_after) from None
+    finally:
+        _finish(database, run_id, outcome.status)
+        _log(who, address, question, demo, digest, outcome.status)
+    if outcome.status == "unavailable":
+        raise Refused(503, outcome.message or "Live demos are unavailable on this server.")
+    failures = check_expectations(outcome, demo.expect)
+    return PlaygroundResult(
+        **outcome.model_dump(),
+        question=question.number,
+        demo=demo.index,
+        title=demo.title,
+        cached=False,
+        ran_at=utc_now(),
+        expectations_met=not failures,
+        failures=failures,
+        code_hash=digest,
+    )
+
+
+def _finish(database: Database, run_id: int, status: str) -> None:
+    with database.writing() as session:
+        row = session.get(PlaygroundRun, run_id)
+        if row is not None:
+            row.status = status
+
+
+def _log(
+    who: Instructor, address: str, question: Question, demo: Demo, digest: str, status: str
+) -> None:
+    audit.info(
+        "playground run by %s from %s: question %d demo %d, code sha256 %s: %s",
+        who.email,
+        address,
+        question.number,
+        demo.index,
+        digest,
+        status,
+    )
