@@ -20,7 +20,7 @@ from app.deps import (
     session_cookie_invalid,
 )
 from app.errors import documented
-from app.grading import MisconceptionResult, PointResult
+from app.grading import GradeResult
 from app.learners import NameTaken
 from app.rendering import render_markdown
 from app.schema import Question
@@ -62,21 +62,13 @@ class AnswerIn(BaseModel):
     email: Annotated[str | None, Field(default=None, max_length=1000)] = None
 
 
-class AnswerOut(BaseModel):
-    """The grading result of a recorded answer."""
+class AnswerOut(GradeResult):
+    """The grading result of a recorded answer, with the stored attempt it belongs to."""
 
     attempt_id: int
     recorded: bool
     replayed: bool = False
     learner: str
-    question: int
-    score: float
-    points: float
-    max_points: float
-    feedback: str
-    key_points: list[PointResult]
-    misconceptions: list[MisconceptionResult]
-    keyword_list: bool
     created_at: datetime
 
 
@@ -165,6 +157,5 @@ def submit_answer(
         replayed=recorded.replayed,
         learner=recorded.learner_name,
         created_at=recorded.created_at,
-        **recorded.result.model_dump(exclude={"question"}),
-        question=question.number,
+        **recorded.result.model_dump(),
     )
