@@ -123,9 +123,10 @@ def private_files(folder: str = "/etc") -> tuple[tuple[str, bool], ...]:
     return tuple(found)
 
 
-def view_args(settings: Settings, gpu_files: list[str]) -> list[str]:
+def view_args(settings: Settings, gpu_files: list[str], hide: bool = True) -> list[str]:
     """Return bwrap's filesystem: system folders, Python and the project, read-only."""
-    args: list[str] = []
+    # /tmp first: the project or Python may live under /tmp, and a later mount would hide them.
+    args = ["--size", str(settings.demo_tmp_mb * MIB), "--tmpfs", "/tmp"]
     for top in SYSTEM_DIRS:
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
@@ -141,12 +142,14 @@ def view_args(settings: Settings, gpu_files: list[str]) -> list[str]:
                 args += ["--symlink", str(resolved), link]
     for private, is_folder in private_files():
         args += ["--tmpfs", private] if is_folder else ["--ro-bind", "/dev/null", private]
-    for hidden in hidden_paths(settings):
+    for hidden in hidden_paths(settings) if hide else []:
+        # Created now if need be: a folder made later would show through the read-only view.
+        hidden.mkdir(parents=True, exist_ok=True)
         args += ["--tmpfs", str(hidden)]
     args += ["--proc", "/proc", "--dev", "/dev"]
     for device in gpu_files:
         args += ["--dev-bind", device, device]
-    args += ["--size", str(settings.demo_tmp_mb * MIB), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    args += ["--chdir", "/tmp"]
     return args
 
 
@@ -205,7 +208,7 @@ def bwrap_problem(bwrap: str | None) -> str | None:
     """Try bwrap once with the real arguments; return None when it works, else why not."""
     if bwrap is None:
         return "bwrap is not installed"
-    probe = [bwrap, *namespace_args(), *view_args(Settings(), []), "--"]
+    probe = [bwrap, *namespace_args(), *view_args(Settings(), [], hide=False), "--"]
     probe += [sys.executable, "-c", "import app"]
     try:
         result = subprocess.run(
