@@ -55,7 +55,7 @@ def _lookup(token: str | None, database: Database, settings: Settings) -> Instru
     return instructor
 
 
-def require_instructor(
+async def require_instructor(
     instructor: Annotated[Instructor | None, Depends(current_instructor)],
 ) -> Instructor:
     """Return the instructor, or refuse: 401 for the API, a sign-in redirect for pages."""

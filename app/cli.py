@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 from enum import StrEnum
@@ -58,6 +59,8 @@ def serve(
     if reload and processes > 1:
         typer.echo("--reload serves one process: drop --workers or TFQUIZ_WORKERS.", err=True)
         raise typer.Exit(2)
+    if reload:
+        os.environ["TFQUIZ_RELOAD_TEMPLATES"] = "true"  # read by the served app's Settings
     log_config = logging_config(settings.log_format, settings.log_level)
     logging.config.dictConfig(log_config)
     if migrate:

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long an SQLite writer waits for a lock."
     )
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        default="normal",
+        description="SQLite's fsync policy: normal survives a crash of the server, full also "
+        "a power cut.",
+    )
 
     demo_workers: int = Field(
         default=1, ge=0, le=64, description="Warm TensorFlow worker processes (0: no demos)."
@@ -164,6 +169,10 @@ class Settings(BaseSettings):
         default="info", description="Least severe log level written."
     )
     access_log: bool = Field(default=True, description="Log one line per request.")
+    reload_templates: bool = Field(
+        default=False,
+        description="Re-read templates when their files change; `tfquiz serve --reload` sets it.",
+    )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
     metrics_token: str | None = Field(
         default=None, description="Bearer token /metrics requires; unset: no token needed."

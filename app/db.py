@@ -25,6 +25,7 @@ def create_db_engine(settings: Settings) -> Engine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False})
     timeout = settings.sqlite_busy_timeout_ms
+    synchronous = settings.sqlite_synchronous.upper()
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -34,7 +35,9 @@ def create_db_engine(settings: Settings) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(timeout)}")
-        cursor.execute("PRAGMA synchronous=FULL")
+        # In WAL mode NORMAL syncs at checkpoints, not at each commit: a commit survives the
+        # server being killed, and only a power cut can lose the last few (FULL keeps those).
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -59,6 +62,10 @@ class Database:
         self._read = sessionmaker(engine, expire_on_commit=False)
         writer = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         self._write = sessionmaker(writer, expire_on_commit=False)
+
+    def read_session(self) -> Session:
+        """Return a new session for reads; the caller closes it and it never commits."""
+        return self._read()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

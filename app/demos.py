@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from app.db import Database
@@ -34,7 +35,12 @@ class DemoResult(RunOutcome):
 
 def snippet_hash(demo: Demo) -> str:
     """Hash what determines a demo's output: its code and the devices it asks for."""
-    payload = json.dumps({"code": demo.code, "devices": demo.devices}, sort_keys=True)
+    return _hash_snippet(demo.code, tuple(demo.devices))
+
+
+@lru_cache(maxsize=4096)
+def _hash_snippet(code: str, devices: tuple[str, ...]) -> str:
+    payload = json.dumps({"code": code, "devices": list(devices)}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -47,21 +53,44 @@ def installed_tf_version() -> str:
         return "not installed"
 
 
+# Built once: pages look up every demo of a question on each view, and composing the
+# statement costs more than running it. Newest first, so the first row per hash wins.
+_CACHED_ANY_DEVICE = (
+    select(DemoRun.snippet_hash, DemoRun.result, DemoRun.created_at)
+    .where(
+        DemoRun.snippet_hash.in_(bindparam("hashes", expanding=True)),
+        DemoRun.tf_version == bindparam("tf_version"),
+    )
+    .order_by(DemoRun.created_at.desc())
+)
+_CACHED_ON_DEVICE = _CACHED_ANY_DEVICE.where(DemoRun.device_kind == bindparam("device_kind"))
+
+
 def find_cached(
     session: Session, question: Question, demo: Demo, device_kind: str | None
 ) -> DemoResult | None:
     """Return the newest cached run for this TF version (and device kind, when known)."""
-    query = select(DemoRun).where(
-        DemoRun.snippet_hash == snippet_hash(demo),
-        DemoRun.tf_version == installed_tf_version(),
-    )
+    return find_cached_all(session, question, [demo], device_kind)[demo.index]
+
+
+def find_cached_all(
+    session: Session, question: Question, demos: Sequence[Demo], device_kind: str | None
+) -> dict[int, DemoResult | None]:
+    """Return the newest cached run of each demo by its index, in one query."""
+    by_hash = {snippet_hash(demo): demo for demo in demos}
+    found: dict[int, DemoResult | None] = dict.fromkeys((demo.index for demo in demos), None)
+    if not by_hash:
+        return found
+    parameters = {"hashes": list(by_hash), "tf_version": installed_tf_version()}
+    statement = _CACHED_ANY_DEVICE
     if device_kind is not None:
-        query = query.where(DemoRun.device_kind == device_kind)
-    row = session.scalars(query.order_by(DemoRun.created_at.desc()).limit(1)).first()
-    if row is None:
-        return None
-    outcome = RunOutcome.model_validate(row.result)
-    return _result(question, demo, outcome, cached=True, ran_at=row.created_at)
+        statement, parameters["device_kind"] = _CACHED_ON_DEVICE, device_kind
+    for key, stored, ran_at in session.execute(statement, parameters):
+        demo = by_hash[key]
+        if found[demo.index] is None:
+            outcome = RunOutcome.model_validate(stored)
+            found[demo.index] = _result(question, demo, outcome, cached=True, ran_at=ran_at)
+    return found
 
 
 def run_live(

@@ -1,12 +1,18 @@
-"""FastAPI dependencies: settings, questions, database sessions and the current learner."""
+"""FastAPI dependencies: settings, questions, database sessions and the current learner.
+
+FastAPI runs a plain ``def`` dependency in its thread pool, a hand-off that costs more than
+these lookups in ``app.state``; those that do no I/O are therefore ``async def`` and run
+inline, and only database work goes to a thread.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.db import Database
@@ -19,34 +25,42 @@ from app.schema import Question
 LEARNER_KEY = "learner_id"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Return the app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_bank(request: Request) -> QuestionBank:
+async def get_bank(request: Request) -> QuestionBank:
     """Return the loaded questions."""
     bank: QuestionBank = request.app.state.bank
     return bank
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """Return the database, for routes that own a write transaction."""
     database: Database = request.app.state.db
     return database
 
 
-def get_pool(request: Request) -> DemoPool:
+async def get_pool(request: Request) -> DemoPool:
     """Return the app's pool of TensorFlow workers."""
     pool: DemoPool = request.app.state.pool
     return pool
 
 
-def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    """Yield a read-only session for the request."""
-    with database.reading() as session:
+async def read_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[Session]:
+    """Yield a read-only session for the request; it connects on its first query."""
+    session = database.read_session()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)  # hands the connection back: a rollback
+        else:
+            session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -56,7 +70,7 @@ ReadSession = Annotated[Session, Depends(read_session)]
 PoolDep = Annotated[DemoPool, Depends(get_pool)]
 
 
-def question_by_number(n: int, bank: BankDep) -> Question:
+async def question_by_number(n: int, bank: BankDep) -> Question:
     """Return question ``n`` or answer 404 naming the valid range."""
     question = bank.questions.get(n)
     if question is None:
@@ -80,12 +94,12 @@ def session_cookie_invalid(request: Request, settings: Settings) -> bool:
     return settings.session_cookie in request.cookies and not request.session
 
 
-def current_learner(request: Request, session: ReadSession) -> Learner | None:
+async def current_learner(request: Request, session: ReadSession) -> Learner | None:
     """Return the learner of this browser session, if it still exists."""
     learner_id = request.session.get(LEARNER_KEY)
     if not isinstance(learner_id, int):
         return None
-    learner = get_learner(session, learner_id)
+    learner = await run_in_threadpool(get_learner, session, learner_id)
     if learner is None:
         request.session.pop(LEARNER_KEY, None)
     return learner

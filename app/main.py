@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.error("question file skipped: %s", error)
     app.state.pool = DemoPool(settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    # Checking each template's file on every render costs a stat per template and page.
+    app.state.templates.env.auto_reload = settings.reload_templates
     app.state.templates.env.globals["app_version"] = __version__
     app.state.templates.env.globals["csrf_token"] = csrf_token
     static = FingerprintedStatic(STATIC_DIR)

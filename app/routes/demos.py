@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.csrf import csrf_token, require_csrf
 from app.db import Database
 from app.demo_pool import DemoPool, PoolBusy
-from app.demos import DemoResult, find_cached, run_live
+from app.demos import DemoResult, find_cached, find_cached_all, run_live
 from app.deps import (
     BankDep,
     DatabaseDep,
@@ -40,7 +40,7 @@ router = APIRouter()
 ERRORS = documented(404, 413, 422, 429, 503)
 
 
-def demo_by_index(question: QuestionDep, k: int) -> Demo:
+async def demo_by_index(question: QuestionDep, k: int) -> Demo:
     """Return demo ``k`` (1-based) of the question, or answer 404 saying which exist."""
     if 1 <= k <= len(question.demos):
         return question.demos[k - 1]
@@ -227,5 +227,5 @@ def view_demo(demo: Demo, result: DemoResult | None) -> dict[str, Any]:
 
 def demos_for(question: Question, session: Session, pool: DemoPool) -> list[dict[str, Any]]:
     """Prepare every demo card of a question, with cached results where there are some."""
-    kind = pool.state.get("device_kind")
-    return [view_demo(d, find_cached(session, question, d, kind)) for d in question.demos]
+    cached = find_cached_all(session, question, question.demos, pool.state.get("device_kind"))
+    return [view_demo(demo, cached[demo.index]) for demo in question.demos]
