@@ -129,11 +129,16 @@ def compile_pattern(source: str) -> Pattern:
     return Pattern(source, tuple(stems), tuple(gaps), speaks_negation)
 
 
+@lru_cache(maxsize=262144)
 def stems_match(pattern_stem: str, word_stem: str) -> bool:
-    """Compare two stems, forgiving a typo (a swap counts as one) in long words, two in longer."""
+    """Compare two stems, forgiving a typo (a swap counts as one) in long words, two in longer.
+
+    Cached: grading compares every word of an answer with the first stem of every phrase of
+    the rubric, and the same few thousand pairs come back answer after answer.
+    """
     if pattern_stem == word_stem:
         return True
-    if any(c.isdigit() for c in pattern_stem) or pattern_stem[0] != word_stem[0]:
+    if pattern_stem[0] != word_stem[0] or any(c.isdigit() for c in pattern_stem):
         return False
     size = len(pattern_stem)
     allowed = 2 if size >= 9 else 1 if size >= 5 else 0
