@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from app.grading import GradeResult
@@ -46,23 +46,24 @@ def record_attempt(
     )
     session.add(attempt)
     session.flush()
-    session.add_all(
-        AttemptPoint(
-            attempt_id=attempt.id,
-            point_id=point.id,
-            question_number=question.number,
-            met=point.met,
-        )
-        for point in result.key_points
+    # A row per key point and misconception, inserted in bulk: the unit of work's
+    # bookkeeping per object would cost more than the insert, inside the write lock.
+    number = question.number
+    session.execute(
+        insert(AttemptPoint),
+        [
+            {"attempt_id": attempt.id, "point_id": p.id, "question_number": number, "met": p.met}
+            for p in result.key_points
+        ],
     )
-    session.add_all(
-        AttemptMisconception(
-            attempt_id=attempt.id,
-            misconception_id=found.id,
-            question_number=question.number,
+    if result.misconceptions:
+        session.execute(
+            insert(AttemptMisconception),
+            [
+                {"attempt_id": attempt.id, "misconception_id": m.id, "question_number": number}
+                for m in result.misconceptions
+            ],
         )
-        for found in result.misconceptions
-    )
     return attempt
 
 

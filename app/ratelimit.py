@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -52,6 +52,23 @@ def forget_failures(session: Session, account: str) -> None:
     session.execute(delete(LoginAttempt).where(LoginAttempt.account == account))
 
 
+# Built once: every answer and live demo takes two counts inside the write lock, where
+# composing the statements would cost more than running them.
+_RECENT_HITS = (
+    select(RateLimitHit.created_at)
+    .where(
+        RateLimitHit.bucket == bindparam("bucket"),
+        RateLimitHit.key == bindparam("key"),
+        RateLimitHit.created_at > bindparam("since", type_=RateLimitHit.created_at.type),
+    )
+    .order_by(RateLimitHit.created_at.desc())
+    .limit(bindparam("limit"))
+    .subquery()
+)
+_COUNT_RECENT = select(func.count(), func.min(_RECENT_HITS.c.created_at))
+_ADD_HIT = insert(RateLimitHit)
+
+
 def take(session: Session, bucket: str, key: str, limit: int, window: timedelta) -> int:
     """Count one request against a sliding window; return 0 if allowed, else seconds to wait.
 
@@ -60,25 +77,15 @@ def take(session: Session, bucket: str, key: str, limit: int, window: timedelta)
     request is not counted, so a client that waits as told gets through.
     """
     now = utc_now()
-    window_start = now - window
-    recent = (
-        select(RateLimitHit.created_at)
-        .where(
-            RateLimitHit.bucket == bucket,
-            RateLimitHit.key == key[:200],
-            RateLimitHit.created_at > window_start,
-        )
-        .order_by(RateLimitHit.created_at.desc())
-        .limit(limit)
-        .subquery()
-    )
-    count, oldest = session.execute(select(func.count(), func.min(recent.c.created_at))).one()
+    key = key[:200]
+    found = {"bucket": bucket, "key": key, "since": now - window, "limit": limit}
+    count, oldest = session.execute(_COUNT_RECENT, found).one()
     if count >= limit and oldest is not None:
         if oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=now.tzinfo)
         remaining: timedelta = oldest + window - now
         return max(1, math.ceil(remaining.total_seconds()))
-    session.add(RateLimitHit(bucket=bucket, key=key[:200], created_at=now))
+    session.execute(_ADD_HIT, [{"bucket": bucket, "key": key, "created_at": now}])
     return 0
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.config import Settings
+from app.main import create_app
 from app.models import Attempt
+from tests.databases import on_postgres
 from tests.factories import GOOD_Q3, answer_api, count_attempts, count_learners
 
 JSON = {"content-type": "application/json"}
@@ -120,3 +126,26 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/questions", "/api/questions/{n}", "/api/questions/{n}/answers"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.skipif(on_postgres(), reason="SQLite's single write lock; PostgreSQL has none")
+def test_answer_waiting_past_the_lock_timeout_gets_503_and_stores_nothing(
+    tmp_path: Path, settings: Settings, session: Session
+) -> None:
+    """A writer that outlasts the busy timeout: the learner may retry, nothing half-stored."""
+    impatient = settings.model_copy(update={"sqlite_busy_timeout_ms": 50})
+    application = create_app(impatient)
+    holder = sqlite3.connect(tmp_path / "tfquiz.sqlite3", isolation_level=None)
+    try:
+        with TestClient(application) as client:
+            holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+            response = answer_api(client, 3, GOOD_Q3, learner="Blocked")
+            holder.execute("ROLLBACK")
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "2"
+            assert "nothing was saved" in response.json()["detail"]
+            assert (count_attempts(session), count_learners(session)) == (0, 0)
+            assert answer_api(client, 3, GOOD_Q3, learner="Blocked").status_code == 201
+    finally:
+        holder.close()
+        application.state.db.engine.dispose()
