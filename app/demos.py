@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.db import Database
@@ -109,23 +109,24 @@ def run_live(
     return _result(question, demo, outcome, cached=False, ran_at=ran_at)
 
 
+_FORGET_RUN = delete(DemoRun).where(
+    DemoRun.snippet_hash == bindparam("snippet_hash"),
+    DemoRun.tf_version == bindparam("tf_version"),
+    DemoRun.device_kind == bindparam("device_kind"),
+)
+_KEEP_RUN = insert(DemoRun)
+
+
 def _store(session: Session, demo: Demo, outcome: RunOutcome, ran_at: datetime) -> None:
-    key = snippet_hash(demo)
+    """Replace the cached run of this snippet on this TF version and kind of device."""
+    key = {
+        "snippet_hash": snippet_hash(demo),
+        "tf_version": outcome.tf_version,
+        "device_kind": outcome.device_kind,
+    }
+    session.execute(_FORGET_RUN, key)
     session.execute(
-        delete(DemoRun).where(
-            DemoRun.snippet_hash == key,
-            DemoRun.tf_version == outcome.tf_version,
-            DemoRun.device_kind == outcome.device_kind,
-        )
-    )
-    session.add(
-        DemoRun(
-            snippet_hash=key,
-            tf_version=outcome.tf_version,
-            device_kind=outcome.device_kind,
-            result=outcome.model_dump(mode="json"),
-            created_at=ran_at,
-        )
+        _KEEP_RUN, [{**key, "result": outcome.model_dump(mode="json"), "created_at": ran_at}]
     )
 
 
