@@ -100,10 +100,10 @@ def _announce_setup_link(settings: Settings, host: str, port: int) -> None:
     """Print a one-time link to create the first instructor, when there is none yet."""
     from datetime import timedelta
 
-    from app.db import Database, create_db_engine
+    from app.db import open_database
     from app.instructors import create_setup_token, has_instructor
 
-    database = Database(create_db_engine(settings))
+    database = open_database(settings)
     try:
         with database.writing() as session:
             if has_instructor(session):
@@ -331,13 +331,13 @@ def export(
     ] = None,
 ) -> None:
     """Export the gradebook or every attempt, as CSV (formulas neutralised) or JSON."""
-    from app.db import Database, create_db_engine
+    from app.db import open_database
     from app.exports import export_stream
     from app.migrate import pending_revisions
 
     settings = Settings()
     questions = _bank(settings).ordered()
-    database = Database(create_db_engine(settings))
+    database = open_database(settings)
     try:
         if pending_revisions(database.engine):
             typer.echo("The database schema is not up to date: run `tfquiz migrate`.", err=True)
@@ -369,7 +369,7 @@ def instructor_add(
     """Create an instructor account; the password is prompted, or generated and shown once."""
     import secrets
 
-    from app.db import Database, create_db_engine
+    from app.db import open_database
     from app.instructors import create_instructor
     from app.validation import InvalidText
 
@@ -378,7 +378,7 @@ def instructor_add(
         password = secrets.token_urlsafe(15)
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    database = Database(create_db_engine(settings))
+    database = open_database(settings)
     try:
         with database.writing() as session:
             instructor = create_instructor(session, email, password)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.writelock import WriterTurns
 
 BEGIN_OPTION = "tfquiz_begin"
 WRITE_LOCK = 0x7F0A1  # the advisory lock id that serialises tfquiz's write transactions
@@ -50,15 +51,31 @@ def create_db_engine(settings: Settings) -> Engine:
     return engine
 
 
+def open_database(settings: Settings) -> Database:
+    """Create the engine and the Database around it, with the configured write timeout."""
+    return Database(create_db_engine(settings), settings.sqlite_busy_timeout_ms / 1000)
+
+
+def _lock_file(engine: Engine) -> Path | None:
+    """Return the lock file beside an SQLite database file; None for one in memory."""
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).with_name(Path(name).name + "-writer")
+
+
 class Database:
     """Hands out read and write sessions bound to one engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, write_timeout_s: float = 5.0) -> None:
         self.engine = engine
-        # SQLite's busy handler polls with growing sleeps, so under many concurrent writers
-        # one can starve past its timeout. Threads of this process take turns here instead;
-        # only other processes still meet at SQLite's lock.
-        self._sqlite_writers = threading.Lock() if engine.dialect.name == "sqlite" else None
+        # SQLite writers take turns (app.writelock) rather than meet at SQLite's own lock,
+        # whose busy handler sleeps for ever longer spells while another writer holds it.
+        self._sqlite_writers = (
+            WriterTurns(_lock_file(engine), write_timeout_s)
+            if engine.dialect.name == "sqlite"
+            else None
+        )
         self._read = sessionmaker(engine, expire_on_commit=False)
         writer = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         self._write = sessionmaker(writer, expire_on_commit=False)
@@ -78,7 +95,7 @@ class Database:
         if self._sqlite_writers is None:
             yield
             return
-        with self._sqlite_writers:
+        with self._sqlite_writers.turn():
             yield
 
     @contextmanager

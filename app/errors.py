@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from app.auth import SignInRequired, sign_in_url
+from app.writelock import WriteLockTimeout
 
 logger = logging.getLogger("tfquiz")
 TITLES = {
@@ -115,9 +116,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return RedirectResponse(sign_in_url(request), status_code=303)
 
     @app.exception_handler(OperationalError)
-    async def _database_busy(request: Request, error: OperationalError) -> Response:
+    async def _database_locked(request: Request, error: OperationalError) -> Response:
         if "database is locked" not in str(error.orig):
             return await _crash(request, error)
+        return _busy(request)
+
+    @app.exception_handler(WriteLockTimeout)
+    async def _no_turn_to_write(request: Request, _error: WriteLockTimeout) -> Response:
+        return _busy(request)
+
+    def _busy(request: Request) -> Response:
         logger.warning("database busy past its timeout on %s %s", request.method, request.url.path)
         message = "The server is very busy right now; nothing was saved. Please try again."
         response = error_response(request, 503, message)

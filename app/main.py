@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app import __version__
 from app.config import PROJECT_ROOT, Settings
 from app.csrf import csrf_token
-from app.db import Database, create_db_engine
+from app.db import Database, open_database
 from app.demo_pool import DemoPool
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.db = Database(create_db_engine(settings))
+    app.state.db = open_database(settings)
     app.state.bank = load_folder(settings.questions_dir)
     for error in app.state.bank.errors:
         logger.error("question file skipped: %s", error)

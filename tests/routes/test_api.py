@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from pathlib import Path
 
@@ -148,4 +150,25 @@ def test_answer_waiting_past_the_lock_timeout_gets_503_and_stores_nothing(
             assert answer_api(client, 3, GOOD_Q3, learner="Blocked").status_code == 201
     finally:
         holder.close()
+        application.state.db.engine.dispose()
+
+
+@pytest.mark.skipif(on_postgres(), reason="the writer lock file serves SQLite only")
+def test_answer_waiting_past_another_process_writing_gets_503(
+    tmp_path: Path, settings: Settings, session: Session
+) -> None:
+    """Another web process holds the writers' turn past the timeout: 503, nothing stored."""
+    application = create_app(settings.model_copy(update={"sqlite_busy_timeout_ms": 50}))
+    other_process = os.open(tmp_path / "tfquiz.sqlite3-writer", os.O_RDWR | os.O_CREAT)
+    try:
+        with TestClient(application) as client:
+            fcntl.flock(other_process, fcntl.LOCK_EX)
+            response = answer_api(client, 3, GOOD_Q3, learner="Waiting")
+            fcntl.flock(other_process, fcntl.LOCK_UN)
+            assert (response.status_code, response.headers["retry-after"]) == (503, "2")
+            assert "nothing was saved" in response.json()["detail"]
+            assert (count_attempts(session), count_learners(session)) == (0, 0)
+            assert answer_api(client, 3, GOOD_Q3, learner="Waiting").status_code == 201
+    finally:
+        os.close(other_process)
         application.state.db.engine.dispose()
