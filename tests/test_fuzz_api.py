@@ -9,11 +9,16 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as fuzz_settings
+from schemathesis.checks import positive_data_acceptance
 
 from app.config import Settings
 from app.main import create_app
 
 EXAMPLES_PER_OPERATION = 15
+# The schema gives types and sizes; rules it cannot express (a name that is taken, a name
+# with control characters or one that is blank once trimmed, a rate limit) refuse some
+# schema-valid requests with a documented 4xx and a message, by design.
+RULES_BEYOND_THE_SCHEMA = positive_data_acceptance
 
 
 def test_every_operation_answers_as_documented(settings: Settings) -> None:
@@ -34,7 +39,7 @@ def test_every_operation_answers_as_documented(settings: Settings) -> None:
                 suppress_health_check=list(HealthCheck),
             )
             def check(case: schemathesis.Case) -> None:
-                case.call_and_validate()
+                case.call_and_validate(excluded_checks=[RULES_BEYOND_THE_SCHEMA])
 
             check()
             checked.append(operation.label)
