@@ -37,6 +37,9 @@ HOST = "127.0.0.1"
 CONNECTIONS = 32
 P99_TARGET_MS = 50.0
 PAGE, ANSWER = "/questions/3", "/api/questions/3/answers"
+# An endpoint that does nothing through the app's whole middleware stack (access log,
+# metrics, session, security headers, body limit): what any page of the app costs at least.
+STACK_FLOOR = "/healthz"
 # (app path, bare path, method, share of the bare throughput required)
 CASES = ((PAGE, "/bare", "GET", 0.50), (ANSWER, "/bare", "POST", 0.25))
 POST_SCRIPT = """
@@ -169,6 +172,9 @@ def measure(
             warm_up(url + bare_path, method)
             bare = wrk(url + bare_path, method, seconds, threads, script)
         with serving(app_command, env, data_dir / "app.log", "/healthz") as url:
+            if method == "GET":  # the app's fixed cost: its middleware on an empty endpoint
+                warm_up(url + STACK_FLOOR, method)
+                floor = wrk(url + STACK_FLOOR, method, seconds, threads, script)
             warm_up(url + path, method)
             app = wrk(url + path, method, seconds, threads, script)
         ratio = app.rps / bare.rps
@@ -181,6 +187,9 @@ def measure(
             problems.append("errors")
         verdict = "PASS" if not problems else "FAIL: " + ", ".join(problems)
         rows.append(row(workers, f"bare {method} {bare_path}", bare, "", ""))
+        if method == "GET":
+            share_of_bare = f"{floor.rps / bare.rps:6.1%}"
+            rows.append(row(workers, f"GET {STACK_FLOOR}", floor, share_of_bare, ""))
         rows.append(row(workers, f"{method} {path}", app, f"{ratio:6.1%}", verdict))
         if app.errors:
             rows.append(
