@@ -139,18 +139,37 @@ def question_page(
 ) -> Response:
     """Show a question with its answer form, earlier attempts and (once answered) demos."""
     attempts = attempts_for(session, learner.id, str(question.id)) if learner else []
+    return _question_page(
+        request,
+        question,
+        bank,
+        learner,
+        attempts=attempts,
+        demos=demos_for(question, session, pool),
+        demos_open=bool(attempts) or request.query_params.get("demos") == "open",
+    )
+
+
+def _question_page(
+    request: Request,
+    question: Question,
+    bank: QuestionBank,
+    learner: Learner | None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    """Render a question with its answer form: on first view, or again after a refusal."""
+    context.setdefault("answer", "")
     return render(
         request,
         "quiz/question.html",
+        status=status,
         question=question,
-        demos=demos_for(question, session, pool),
-        demos_open=bool(attempts) or request.query_params.get("demos") == "open",
-        form_key=new_form_key(),
         learner=learner,
         prompt=render_markdown(question.prompt_markdown),
-        attempts=attempts,
         neighbours=_neighbours(bank.ordered(), question.number),
-        answer="",
+        form_key=new_form_key(),
+        **context,
     )
 
 
@@ -181,18 +200,8 @@ def submit_answer(
         )
     except (InvalidText, submissions.RateLimited) as error:
         status = 429 if isinstance(error, submissions.RateLimited) else 422
-        response = render(
-            request,
-            "quiz/question.html",
-            status=status,
-            question=question,
-            learner=learner,
-            prompt=render_markdown(question.prompt_markdown),
-            attempts=[],
-            error=str(error),
-            neighbours=_neighbours(bank.ordered(), question.number),
-            answer=answer,
-            form_key=new_form_key(),
+        response = _question_page(
+            request, question, bank, learner, status, attempts=[], error=str(error), answer=answer
         )
         if isinstance(error, submissions.RateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
