@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from app.capture import NOISE
 from app.config import Settings
 from app.sandbox import plan_launch
-from app.worker import NOISE
 
 logger = logging.getLogger("tfquiz.demos")
 Status = Literal["ok", "error", "timeout", "crashed", "output_limit", "unavailable"]

@@ -2,9 +2,12 @@
 
 This is the only module that imports TensorFlow. The web process spawns it with
 ``python -m app.worker`` and talks to it over two dedicated pipes (their numbers in
-``TFQUIZ_WORKER_FDS``) with one JSON object per line. A snippet's stdout and stderr are
-separate pipes, read by threads here and forwarded as ``output`` messages, so nothing a
-snippet prints can pass for a protocol message.
+``TFQUIZ_WORKER_FDS``) with one JSON object per line. Everything a snippet prints is
+forwarded as ``output`` messages, so nothing it prints can pass for a protocol message.
+Writes to ``sys.stdout``/``sys.stderr`` are taken by the writing thread itself; what reaches
+file descriptors 1 and 2 (C++ logs, child processes) goes through a fresh pipe per run,
+read by one long-lived thread. Neither costs a thread switch per line, which on a small
+snippet used to cost more than the snippet.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import contextlib
 import json
 import linecache
 import os
-import re
+import select
 import shutil
 import signal
 import sys
@@ -22,88 +25,17 @@ import tempfile
 import threading
 import time
 import traceback
-from typing import Any, BinaryIO
+from collections import OrderedDict
+from typing import Any, TextIO
+
+from app.capture import HOLD_S, CapturedStream, Channel, OutputBudget, RunOutput, text_stream
 
 SNIPPET_FILE = "<demo>"
 MAX_VALUE_CHARS = 10_000
 MAX_TENSORS = 20
-# TensorFlow's C++ logging and start-up chatter: not the snippet's output.
-NOISE = re.compile(
-    r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]"
-    r"|WARNING: All log messages before absl::InitializeLog"
-    r"|.*(?:cuda_dnn|cuda_fft|cuda_blas|cudart_stub|cuda_executor)\.cc"
-    r"|.*oneDNN custom operations are on"
-    r"|.*This TensorFlow binary is optimized"
-    r"|.*To enable the following instructions"
-    r"|.*TF-TRT Warning)"
-)
-
-
-class Channel:
-    """The pipe back to the web process; one JSON object per line, written atomically."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-        self.lock = threading.Lock()
-        self.owner = os.getpid()
-
-    def send(self, message: dict[str, Any]) -> None:
-        """Write one message; a process the snippet forked may never speak for the worker."""
-        if os.getpid() != self.owner:
-            os._exit(0)
-        data = (json.dumps(message, ensure_ascii=True) + "\n").encode()
-        with self.lock:
-            self.stream.write(data)
-            self.stream.flush()
-
-
-class OutputBudget:
-    """Counts the bytes a run has printed and says when the cap is passed."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self.exceeded = False
-        self.lock = threading.Lock()
-
-    def take(self, size: int) -> int:
-        """Reserve up to ``size`` bytes; return how many may still be forwarded."""
-        with self.lock:
-            allowed = max(0, min(size, self.limit - self.used))
-            self.used += size
-            if self.used > self.limit:
-                self.exceeded = True
-            return allowed
-
-
-def forward(fd: int, stream: str, run: str, channel: Channel, budget: OutputBudget) -> None:
-    """Read one captured stream to its end, forwarding lines and dropping TF noise."""
-    pending = b""
-    with os.fdopen(fd, "rb", buffering=0) as pipe:
-        while chunk := pipe.read(65536):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            text = "".join(line.decode("utf-8", "replace") + "\n" for line in lines)
-            _send_output(text, stream, run, channel, budget)
-            if len(pending) > 65536:  # a long line without newline: send what we have
-                _send_output(pending.decode("utf-8", "replace"), stream, run, channel, budget)
-                pending = b""
-    if pending:
-        _send_output(pending.decode("utf-8", "replace"), stream, run, channel, budget)
-
-
-def _send_output(text: str, stream: str, run: str, channel: Channel, budget: OutputBudget) -> None:
-    if stream == "stderr":
-        text = "".join(line for line in text.splitlines(True) if not NOISE.match(line))
-    if not text or budget.exceeded:
-        return
-    encoded = text.encode("utf-8")
-    allowed = budget.take(len(encoded))
-    if allowed:
-        piece = encoded[:allowed].decode("utf-8", "ignore")
-        channel.send({"type": "output", "run": run, "stream": stream, "text": piece})
-    if budget.exceeded:
-        channel.send({"type": "limit", "run": run, "reason": "output", "limit": budget.limit})
+COMPILED_SNIPPETS = 64
+# How long the end of a run waits for a process it left behind to close the output pipes.
+PIPE_GRACE_S = 2.0
 
 
 def compile_snippet(code: str) -> tuple[Any, Any]:
@@ -138,6 +70,18 @@ class Worker:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.tf: Any = None
+        self.sandboxed = os.environ.get("TFQUIZ_SANDBOXED") == "1"
+        # Guards the streams below and their state; the reader thread shares it.
+        self.lock = threading.RLock()
+        self.streams: dict[int, CapturedStream] = {}  # by the read end of their pipe
+        self.output: RunOutput | None = None  # the running snippet's
+        self.epoll = select.epoll()
+        self.saved_fds = (os.dup(1), os.dup(2))  # where fds 1 and 2 lead between runs
+        self.python_streams: tuple[TextIO, TextIO] = (sys.stdout, sys.stderr)
+        self.workdir: str | None = None
+        self.workdir_id: tuple[int, int, int] = (0, 0, 0)
+        self.compiled: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        self.stderr: CapturedStream | None = None  # the running snippet's
 
     def start(self) -> None:
         """Import TensorFlow, let GPUs grow their memory, and say hello."""
@@ -152,6 +96,8 @@ class Worker:
             {"name": device.name, "type": device.device_type}
             for device in tf.config.list_physical_devices()
         ]
+        # One reader for the worker's life: a thread started per run costs more than a run.
+        threading.Thread(target=self._pump, daemon=True, name="demo-output").start()
         self.channel.send(
             {
                 "type": "hello",
@@ -164,23 +110,24 @@ class Worker:
 
     def run(self, request: dict[str, Any]) -> None:
         """Run one snippet with its output captured and report the outcome."""
+        started = time.perf_counter()
         run_id = str(request["run"])
         budget = OutputBudget(int(request.get("max_output", 1024 * 1024)))
-        workdir = tempfile.mkdtemp(prefix="tfquiz-run-")
-        started = time.perf_counter()
         threads_before = set(threading.enumerate())
-        readers, saved = self._capture(run_id, budget)
+        streams = self._capture(run_id, budget)
         outcome: dict[str, Any] = {"value": None, "error": None, "tensors": []}
         try:
-            os.chdir(workdir)
+            os.chdir(self._workdir())
             outcome = self._execute(str(request["code"]), list(request.get("devices") or []))
         finally:
             reap_leftovers()
-            self._release(readers, saved)
+            last_output = self._release(streams)
             os.chdir("/")
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._tidy_workdir()
             self._reset_globals()
+        # The output's last messages and the result in one write: all output comes first.
         self.channel.send(
+            *last_output,
             {
                 "type": "done",
                 "run": run_id,
@@ -190,48 +137,146 @@ class Worker:
                 # the web process then replaces this worker.
                 "dirty": any(t.is_alive() for t in set(threading.enumerate()) - threads_before),
                 **outcome,
-            }
+            },
         )
+
+    def _workdir(self) -> str:
+        """Return the folder runs start in, creating it when there is none."""
+        if self.workdir is None:
+            self.workdir = tempfile.mkdtemp(prefix="tfquiz-run-")
+            info = os.lstat(self.workdir)
+            self.workdir_id = (info.st_dev, info.st_ino, info.st_mode)
+        return self.workdir
+
+    def _tidy_workdir(self) -> None:
+        """Keep the run folder only if the run left it as it was, else replace it.
+
+        Only in the sandbox, where no process of the run outlives it: elsewhere one could
+        write into a kept folder during the next run, so each run gets a new one.
+        """
+        if self.workdir is None or (self.sandboxed and self._workdir_untouched(self.workdir)):
+            return
+        shutil.rmtree(self.workdir, ignore_errors=True)  # never follows a planted symlink
+        self.workdir = None
+
+    def _workdir_untouched(self, path: str) -> bool:
+        """Tell whether the folder is still ours, with its mode, and empty."""
+        try:
+            info = os.lstat(path)
+            if (info.st_dev, info.st_ino, info.st_mode) != self.workdir_id:
+                return False
+            with os.scandir(path) as entries:
+                return next(entries, None) is None
+        except OSError:
+            return False
 
     def _reset_globals(self) -> None:
         """Undo the global switch a snippet is likeliest to flip; recycling handles the rest."""
         with contextlib.suppress(Exception):
             self.tf.config.run_functions_eagerly(False)
 
-    def _capture(self, run_id: str, budget: OutputBudget) -> tuple[list[threading.Thread], Any]:
-        """Point fds 1 and 2 at fresh pipes read by forwarding threads."""
-        sys.stdout.flush()
-        sys.stderr.flush()
-        saved = (os.dup(1), os.dup(2))
-        readers = []
-        for fd, stream in ((1, "stdout"), (2, "stderr")):
-            read_end, write_end = os.pipe()
-            os.dup2(write_end, fd)
-            os.close(write_end)
-            thread = threading.Thread(
-                target=forward, args=(read_end, stream, run_id, self.channel, budget), daemon=True
-            )
-            thread.start()
-            readers.append(thread)
-        return readers, saved
-
-    def _release(self, readers: list[threading.Thread], saved: tuple[int, int]) -> None:
-        """Restore fds 1 and 2, which closes the pipes, and let the readers drain them."""
+    def _capture(self, run_id: str, budget: OutputBudget) -> list[CapturedStream]:
+        """Point fds 1 and 2 at fresh pipes and ``sys.stdout``/``sys.stderr`` at the run."""
         with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
-        for fd, original in zip((1, 2), saved, strict=True):
-            os.dup2(original, fd)
-            os.close(original)
-        for thread in readers:
-            # A process the snippet left behind may hold a pipe open: do not wait for it.
-            thread.join(timeout=2)
+        output = RunOutput(run_id, self.channel, budget)
+        streams = []
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            read_fd, write_fd = os.pipe()
+            os.set_blocking(read_fd, False)  # drained by whoever holds the lock, never waited on
+            os.dup2(write_fd, fd)
+            os.close(write_fd)
+            stream = CapturedStream(name, fd, read_fd, output, self.lock)
+            with self.lock:
+                self.streams[read_fd] = stream
+            self.epoll.register(read_fd, select.EPOLLIN)
+            streams.append(stream)
+        with self.lock:
+            self.output = output
+        self.stderr = streams[1]
+        # Fresh text streams each run: one the snippet closed or replaced does not carry on.
+        sys.stdout = text_stream(streams[0], self.python_streams[0])
+        sys.stderr = text_stream(streams[1], self.python_streams[1])
+        return streams
+
+    def _release(self, streams: list[CapturedStream]) -> list[dict[str, Any]]:
+        """Restore fds 1 and 2, take all the run's output; return the messages still to send."""
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sys.stdout, sys.stderr = self.python_streams
+        for original in self.python_streams:
+            with contextlib.suppress(Exception):
+                original.flush()  # what the snippet wrote through sys.__stdout__
+        for stream in streams:
+            with contextlib.suppress(OSError, ValueError):
+                self.epoll.unregister(stream.read_fd)  # this thread reads them to the end now
+        for stream, saved in zip(streams, self.saved_fds, strict=True):
+            os.dup2(saved, stream.fd)  # closes this process's write end of the pipe
+        with self.lock:
+            for stream in streams:
+                stream.drain()
+        # A process the snippet left behind may hold a pipe open: wait a little, not forever.
+        self._wait_for_eof([stream for stream in streams if not stream.eof])
+        with self.lock:
+            for stream in streams:
+                stream.finish()
+                if stream.eof:
+                    del self.streams[stream.read_fd]
+                    os.close(stream.read_fd)
+                else:  # the reader thread discards what still comes, until the pipe closes
+                    self.epoll.register(stream.read_fd, select.EPOLLIN)
+            last_output = self.output.take() if self.output is not None else []
+            self.output = None
+        return last_output
+
+    def _wait_for_eof(self, streams: list[CapturedStream]) -> None:
+        """Forward the output of pipes still open until they close or the grace time ends."""
+        if not streams:
+            return
+        poller = select.poll()
+        for stream in streams:
+            poller.register(stream.read_fd, select.POLLIN)
+        deadline = time.monotonic() + PIPE_GRACE_S
+        while streams and (left := deadline - time.monotonic()) > 0:
+            poller.poll(left * 1000)
+            with self.lock:
+                for stream in list(streams):
+                    stream.drain()
+                    if stream.eof:
+                        poller.unregister(stream.read_fd)
+                        streams.remove(stream)
+
+    def _pump(self) -> None:
+        """Take what reaches fds 1 and 2 as it comes, so no pipe fills up; forward held output.
+
+        It wakes at least every ``HOLD_S`` to forward output a run printed before going
+        quiet for a while (a training step, say).
+        """
+        while True:
+            ready = self.epoll.poll(HOLD_S)
+            with self.lock:
+                if self.output is not None:
+                    self.output.flush_due()
+                for read_fd, _ in ready:
+                    stream = self.streams.get(read_fd)
+                    if stream is None:  # released meanwhile
+                        continue
+                    stream.drain()
+                    if not stream.eof:
+                        continue
+                    with contextlib.suppress(OSError, ValueError):
+                        self.epoll.unregister(read_fd)  # a closed pipe would wake us forever
+                    if stream.finished:  # left over from an earlier run: no one else owns it
+                        del self.streams[read_fd]
+                        os.close(read_fd)
 
     def _execute(self, code: str, devices: list[str]) -> dict[str, Any]:
         """Run the snippet once, or once per requested device, each in a fresh namespace."""
         linecache.cache[SNIPPET_FILE] = (len(code), None, code.splitlines(True), SNIPPET_FILE)
         try:
-            body, last = compile_snippet(code)
+            body, last = self._compile(code)
         except SyntaxError as error:
             return {"value": None, "error": format_error(error), "tensors": []}
         if not devices:
@@ -247,6 +292,23 @@ class Worker:
             if outcome["error"]:
                 break
         return outcome
+
+    def _compile(self, code: str) -> tuple[Any, Any]:
+        """Compile a snippet, reusing the code of one compiled before: a demo runs many times.
+
+        Not one whose compiling showed a warning (a SyntaxWarning): every run must show it.
+        """
+        if (known := self.compiled.get(code)) is not None:
+            self.compiled.move_to_end(code)
+            return known
+        stderr = self.stderr
+        before = stderr.written if stderr is not None else 0
+        compiled = compile_snippet(code)
+        if stderr is not None and stderr.written == before:
+            self.compiled[code] = compiled
+            if len(self.compiled) > COMPILED_SNIPPETS:
+                self.compiled.popitem(last=False)
+        return compiled
 
     def _execute_once(self, body: Any, last: Any, device: str | None) -> dict[str, Any]:
         namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}

@@ -33,6 +33,10 @@ MISBEHAVING = {
         "print('sum', int(tf.reduce_sum(x)))\nx"
     ),
     "Side by side": "import tensorflow as tf\nprint(tf.range(3).device.split(':')[-2])",
+    "Mixed output": (
+        "import os, subprocess, sys\nprint('a', end='')\nos.write(1, b'b\\n')\n"
+        "subprocess.run(['echo', 'c'])\nsys.stdout.write('d')"
+    ),
 }
 
 
@@ -173,6 +177,11 @@ def test_side_by_side_runs_on_each_device_present(demo_client: TestClient) -> No
     assert result["stdout"].startswith("── on CPU ──\nCPU\n── on GPU ──\n")
     if result["device_kind"] == "cpu":
         assert "(no GPU on this server: skipped)" in result["stdout"]
+
+
+def test_output_from_python_fds_and_children_keeps_its_order(demo_client: TestClient) -> None:
+    result = run(demo_client, 50, DEMO["Mixed output"])
+    assert result["status"] == "ok" and result["stdout"] == "ab\nc\nd"
 
 
 def test_output_streams_before_the_result(demo_client: TestClient) -> None:
