@@ -49,7 +49,8 @@ def record_attempt(
     # A row per key point and misconception, inserted in bulk: the unit of work's
     # bookkeeping per object would cost more than the insert, inside the write lock.
     number = question.number
-    session.execute(
+    connection = session.connection()
+    connection.execute(
         insert(AttemptPoint),
         [
             {"attempt_id": attempt.id, "point_id": p.id, "question_number": number, "met": p.met}
@@ -57,7 +58,7 @@ def record_attempt(
         ],
     )
     if result.misconceptions:
-        session.execute(
+        connection.execute(
             insert(AttemptMisconception),
             [
                 {"attempt_id": attempt.id, "misconception_id": m.id, "question_number": number}

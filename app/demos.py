@@ -85,7 +85,8 @@ def find_cached_all(
     statement = _CACHED_ANY_DEVICE
     if device_kind is not None:
         statement, parameters["device_kind"] = _CACHED_ON_DEVICE, device_kind
-    for key, stored, ran_at in session.execute(statement, parameters):
+    rows = session.connection().execute(statement, parameters)  # Core: no ORM work needed
+    for key, stored, ran_at in rows:
         demo = by_hash[key]
         if found[demo.index] is None:
             outcome = RunOutcome.model_validate(stored)
@@ -124,8 +125,9 @@ def _store(session: Session, demo: Demo, outcome: RunOutcome, ran_at: datetime) 
         "tf_version": outcome.tf_version,
         "device_kind": outcome.device_kind,
     }
-    session.execute(_FORGET_RUN, key)
-    session.execute(
+    connection = session.connection()
+    connection.execute(_FORGET_RUN, key)
+    connection.execute(
         _KEEP_RUN, [{**key, "result": outcome.model_dump(mode="json"), "created_at": ran_at}]
     )
 

@@ -79,13 +79,14 @@ def take(session: Session, bucket: str, key: str, limit: int, window: timedelta)
     now = utc_now()
     key = key[:200]
     found = {"bucket": bucket, "key": key, "since": now - window, "limit": limit}
-    count, oldest = session.execute(_COUNT_RECENT, found).one()
+    connection = session.connection()  # Core statements: the ORM has nothing to add here
+    count, oldest = connection.execute(_COUNT_RECENT, found).one()
     if count >= limit and oldest is not None:
         if oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=now.tzinfo)
         remaining: timedelta = oldest + window - now
         return max(1, math.ceil(remaining.total_seconds()))
-    session.execute(_ADD_HIT, [{"bucket": bucket, "key": key, "created_at": now}])
+    connection.execute(_ADD_HIT, [{"bucket": bucket, "key": key, "created_at": now}])
     return 0
 
 

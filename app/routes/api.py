@@ -23,6 +23,7 @@ from app.errors import documented
 from app.grading import GradeResult
 from app.learners import NameTaken
 from app.rendering import render_markdown
+from app.responses import model_response
 from app.schema import Question
 from app.validation import InvalidText
 
@@ -111,13 +112,12 @@ def get_question(question: QuestionDep) -> QuestionDetail:
 )
 def submit_answer(
     request: Request,
-    response: Response,
     question: QuestionDep,
     body: AnswerIn,
     database: DatabaseDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> AnswerOut:
+) -> Response:
     """Grade an answer, record it once, and return the result with the attempt's id.
 
     Send an `Idempotency-Key` header to retry safely: the same key with the same answer
@@ -149,13 +149,12 @@ def submit_answer(
         headers = {"Retry-After": str(error.retry_after)}
         raise HTTPException(429, detail=str(error), headers=headers) from None
     request.session[LEARNER_KEY] = recorded.learner_id
-    if recorded.replayed:
-        response.status_code = 200
-    return AnswerOut(
+    answer = AnswerOut(
         attempt_id=recorded.attempt_id,
         recorded=True,
         replayed=recorded.replayed,
         learner=recorded.learner_name,
         created_at=recorded.created_at,
-        **recorded.result.model_dump(),
+        **dict(recorded.result),
     )
+    return model_response(answer, 200 if recorded.replayed else 201)

@@ -34,6 +34,7 @@ from app.deps import (
 from app.errors import documented
 from app.ratelimit import take
 from app.rendering import render_code, render_markdown
+from app.responses import model_response
 from app.schema import Demo, Question
 
 router = APIRouter()
@@ -108,10 +109,10 @@ def cached_demo(
     session: ReadSession,
     pool: PoolDep,
     database: DatabaseDep,
-) -> DemoResult:
+) -> Response:
     """Return the cached result of a demo, running it first when it never ran here."""
     cached = find_cached(session, question, demo, pool.state.get("device_kind"))
-    return cached if cached is not None else live(request, pool, database, question, demo)
+    return model_response(cached or live(request, pool, database, question, demo))
 
 
 @router.post(
@@ -122,9 +123,9 @@ def cached_demo(
 )
 def run_demo(
     request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
-) -> DemoResult:
+) -> Response:
     """Run a demo live on a warm worker and return its output."""
-    return live(request, pool, database, question, demo)
+    return model_response(live(request, pool, database, question, demo))
 
 
 @router.post(
