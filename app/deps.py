@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio.to_thread
+from anyio import CancelScope, CapacityLimiter
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -58,7 +60,12 @@ async def read_session(
         yield session
     finally:
         if session.in_transaction():
-            await run_in_threadpool(session.close)  # hands the connection back: a rollback
+            # Handing the connection back is a rollback: I/O, so in a thread. Like FastAPI's
+            # own exits, with a limiter of its own and shielded from cancellation: were it
+            # to queue for the shared thread pool, a full pool of requests waiting for a
+            # database connection would wait for ever on the connections held here.
+            with CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
         else:
             session.close()
 
