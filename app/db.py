@@ -81,7 +81,7 @@ class Database:
         self._write = sessionmaker(writer, expire_on_commit=False)
 
     def read_session(self) -> Session:
-        """Return a new session for reads; the caller closes it and it never commits."""
+        """Return a new session for reads, which write nothing; the caller closes it."""
         return self._read()
 
     @contextmanager

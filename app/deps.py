@@ -106,9 +106,20 @@ async def current_learner(request: Request, session: ReadSession) -> Learner | N
     learner_id = request.session.get(LEARNER_KEY)
     if not isinstance(learner_id, int):
         return None
-    learner = await run_in_threadpool(get_learner, session, learner_id)
+    learner = await run_in_threadpool(_find_learner, session, learner_id)
     if learner is None:
         request.session.pop(LEARNER_KEY, None)
+    return learner
+
+
+def _find_learner(session: Session, learner_id: int) -> Learner | None:
+    """Look the learner up, then end the read transaction, keeping the learner loaded.
+
+    The request waits for another thread next: holding a connection meanwhile could leave
+    every thread waiting for a connection and every connection waiting for a thread.
+    """
+    learner = get_learner(session, learner_id)
+    session.commit()  # writes nothing; hands the connection back (expire_on_commit is off)
     return learner
 
 
