@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -34,6 +34,13 @@ def _wait(session: Session, which: ColumnElement[bool], limit: int, window: time
         .subquery()
     )
     count, oldest = session.execute(select(func.count(), func.min(recent.c.created_at))).one()
+    return _seconds_left(count, oldest, limit, window, now)
+
+
+def _seconds_left(
+    count: int, oldest: datetime | None, limit: int, window: timedelta, now: datetime
+) -> int:
+    """Seconds until the oldest of ``count`` counted requests leaves the window (0: allowed)."""
     if count < limit or oldest is None:
         return 0
     if oldest.tzinfo is None:  # SQLite hands back naive values from a subquery
@@ -81,11 +88,8 @@ def take(session: Session, bucket: str, key: str, limit: int, window: timedelta)
     found = {"bucket": bucket, "key": key, "since": now - window, "limit": limit}
     connection = session.connection()  # Core statements: the ORM has nothing to add here
     count, oldest = connection.execute(_COUNT_RECENT, found).one()
-    if count >= limit and oldest is not None:
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=now.tzinfo)
-        remaining: timedelta = oldest + window - now
-        return max(1, math.ceil(remaining.total_seconds()))
+    if wait := _seconds_left(count, oldest, limit, window, now):
+        return wait
     connection.execute(_ADD_HIT, [{"bucket": bucket, "key": key, "created_at": now}])
     return 0
 

@@ -46,7 +46,7 @@ class WriterTurns:
             if self.lock_file is None:
                 yield
                 return
-            fd = self._open()
+            fd = self._open(self.lock_file)
             _lock(fd, deadline)
             try:
                 yield
@@ -55,10 +55,9 @@ class WriterTurns:
         finally:
             self._threads.release()
 
-    def _open(self) -> int:
+    def _open(self, lock_file: Path) -> int:
         if self._fd is None or self._fd_pid != os.getpid():
-            assert self.lock_file is not None
-            self._fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self._fd_pid = os.getpid()
         return self._fd
 

@@ -112,7 +112,9 @@ def cached_demo(
 ) -> Response:
     """Return the cached result of a demo, running it first when it never ran here."""
     cached = find_cached(session, question, demo, pool.state.get("device_kind"))
-    return model_response(cached or live(request, pool, database, question, demo))
+    if cached is None:
+        cached = live(request, pool, database, question, demo)
+    return model_response(cached)
 
 
 @router.post(
