@@ -107,7 +107,7 @@ def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
         secret_key=CANARY + "-key-0123456789abcdef",
         demo_workers=1,
         demo_sandbox="bwrap",
-        demo_timeout_s=6,
+        demo_timeout_s=10,  # a memory bomb takes seconds to fill 4 GiB on a busy machine
         demo_tmp_mb=64,
         demo_max_file_mb=16,
         demo_max_processes=128,
