@@ -43,6 +43,9 @@ def record_attempt(
         final_score=result.score,
         final_points=result.points,
         idempotency_key=idempotency_key,
+        confidence=result.confidence,
+        needs_review=result.needs_review,
+        review_reason=result.review_reason,
     )
     session.add(attempt)
     session.flush()

@@ -122,6 +122,8 @@ class PointResult(BaseModel):
     evidence: list[Evidence]
     contradicted_by: list[Evidence]
     voided_by: list[str]
+    optional: bool = False
+    hint: str = ""
 
 
 class MisconceptionResult(BaseModel):
@@ -144,6 +146,14 @@ class GradeResult(BaseModel):
     key_points: list[PointResult]
     misconceptions: list[MisconceptionResult]
     keyword_list: bool
+    # How sure the grader is (0..1); below the review line the score is provisional and
+    # the answer waits in the instructor's review queue, with the reason.
+    confidence: float = 1.0
+    needs_review: bool = False
+    review_reason: str | None = None
+    # What the grader noticed beyond key points: see FLAGS.
+    flags: list[str] = []
+    language: str = "en"
 
     def highlights(self) -> list[Evidence]:
         """Return the non-overlapping spans to mark in the answer, in text order."""

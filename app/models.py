@@ -71,6 +71,8 @@ class Attempt(Base):
         Index("ix_attempt_best_scores", "question_id", "learner_id", "final_score", "final_points"),
         # A client retrying after a lost response sends the same key: stored once.
         UniqueConstraint("learner_id", "idempotency_key", name="uq_attempt_idempotency"),
+        # The review queue: provisional answers not yet settled, oldest first.
+        Index("ix_attempt_review_queue", "needs_review", "reviewed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,6 +91,18 @@ class Attempt(Base):
     final_points: Mapped[float] = mapped_column(Float)
     override_comment: Mapped[str | None] = mapped_column(Text, default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The grader's own doubt: a provisional score waits in the review queue until an
+    # instructor accepts or changes it (``reviewed_at``).
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    reviewed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("instructor.id", ondelete="SET NULL"), default=None
+    )
+    # Made after the learner had seen the reference answer: graded and shown, not counted
+    # unless the course counts practice.
+    practice: Mapped[bool] = mapped_column(Boolean, default=False)
 
     learner: Mapped[Learner] = relationship(back_populates="attempts")
 
@@ -182,7 +196,7 @@ class ScoreChange(Base):
     instructor_id: Mapped[int | None] = mapped_column(
         ForeignKey("instructor.id", ondelete="SET NULL"), default=None
     )
-    kind: Mapped[str] = mapped_column(String(16))  # "override" or "claim"
+    kind: Mapped[str] = mapped_column(String(16))  # override, claim, review, regrade
     old_score: Mapped[float] = mapped_column(Float)
     new_score: Mapped[float] = mapped_column(Float)
     comment: Mapped[str] = mapped_column(Text, default="")
@@ -207,6 +221,18 @@ class Claim(Base):
     decided_by: Mapped[int | None] = mapped_column(
         ForeignKey("instructor.id", ondelete="SET NULL"), default=None
     )
+
+
+class ReferenceView(Base):
+    """When a learner first saw a question's reference answer; later attempts are practice."""
+
+    __tablename__ = "reference_view"
+
+    learner_id: Mapped[int] = mapped_column(
+        ForeignKey("learner.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
 class QuizSetting(Base):
