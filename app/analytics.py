@@ -1,8 +1,9 @@
 """Class-wide figures for the instructor dashboard, every aggregate computed in SQL.
 
 A learner's score on a question is their best *counted* score (``Attempt.final_score``,
-which reflects overrides and accepted claims) over all their attempts at it; figures per
-question are over the learners who answered it.
+which reflects overrides and accepted claims) over their attempts at it, leaving out
+practice attempts unless the course counts them; figures per question are over the
+learners who have a counted attempt at it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 from sqlalchemy import CTE, ColumnElement, SQLColumnExpression, Subquery, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.attempts import counted
 from app.models import Attempt, AttemptMisconception, AttemptPoint, Learner
+from app.reviews import get_count_practice
 
 BINS = 10
 SORT_NAME, SORT_TOTAL = "name", "total"
@@ -82,18 +85,23 @@ class MatrixRow:
     cells: dict[str, Cell]
 
 
-def best_scores(question_ids: Sequence[str], learner_ids: Sequence[int] | None = None) -> CTE:
-    """Return a CTE of each learner's best counted score and points per question."""
+def best_scores(
+    question_ids: Sequence[str], count_practice: bool, learner_ids: Sequence[int] | None = None
+) -> CTE:
+    """Return a CTE of each learner's best counted score and points, and attempts, per question."""
+    score = func.max(counted(Attempt.final_score, count_practice))
     query = select(
         Attempt.question_id.label("question_id"),
         Attempt.learner_id.label("learner_id"),
-        func.max(Attempt.final_score).label("score"),
-        func.max(Attempt.final_points).label("points"),
+        score.label("score"),
+        func.max(counted(Attempt.final_points, count_practice)).label("points"),
         func.count().label("attempts"),
     ).where(Attempt.question_id.in_(question_ids))
     if learner_ids is not None:
         query = query.where(Attempt.learner_id.in_(learner_ids))
-    return query.group_by(Attempt.question_id, Attempt.learner_id).cte("best")
+    query = query.group_by(Attempt.question_id, Attempt.learner_id)
+    # Only practice at a question leaves nothing counted: the learner has no score there.
+    return (query if count_practice else query.having(score.is_not(None))).cte("best")
 
 
 def learner_totals(best: CTE) -> CTE:
@@ -144,7 +152,7 @@ def _add_moments(
     The best scores are grouped once; SQLite and PostgreSQL both materialise a CTE that a
     statement reads more than once.
     """
-    best = best_scores(question_ids)
+    best = best_scores(question_ids, get_count_practice(session))
     totals = learner_totals(best)
     moments, spread = _moments(best, totals), _spread(best)
     headline = (
@@ -305,33 +313,36 @@ def matrix_rows(
 
     Unanswered sorts below a score of zero in either order; ties go by name.
     """
+    count_practice = get_count_practice(session)
     query = select(Learner.id, Learner.display_name)
     key: SQLColumnExpression[Any]
     if sort == SORT_NAME:
         key = Learner.name_key
     elif sort == SORT_TOTAL:
-        totals = learner_totals(best_scores(question_ids))
+        totals = learner_totals(best_scores(question_ids, count_practice))
         query = query.outerjoin(totals, totals.c.learner_id == Learner.id)
         key = func.coalesce(totals.c.total, -1.0)
     else:
-        column = best_scores([sort])
+        column = best_scores([sort], count_practice)
         query = query.outerjoin(column, column.c.learner_id == Learner.id)
         key = func.coalesce(column.c.score, -1.0)
     query = query.order_by(key.desc() if descending else key.asc(), Learner.name_key, Learner.id)
     page = session.execute(query.offset(offset).limit(limit)).all()
-    cells, totals_by_learner = _cells(session, question_ids, [row[0] for row in page])
+    cells, totals_by_learner = _cells(
+        session, question_ids, [row[0] for row in page], count_practice
+    )
     return [
         MatrixRow(lid, name, totals_by_learner.get(lid), cells.get(lid, {})) for lid, name in page
     ]
 
 
 def _cells(
-    session: Session, question_ids: Sequence[str], learner_ids: list[int]
+    session: Session, question_ids: Sequence[str], learner_ids: list[int], count_practice: bool
 ) -> tuple[dict[int, dict[str, Cell]], dict[int, float]]:
     """Return the best results of some learners, and their totals summed in SQL."""
     if not learner_ids:
         return {}, {}
-    best = best_scores(question_ids, learner_ids)
+    best = best_scores(question_ids, count_practice, learner_ids)
     total = func.sum(best.c.points).over(partition_by=best.c.learner_id)
     query = select(
         best.c.learner_id, best.c.question_id, best.c.score, best.c.points, best.c.attempts, total

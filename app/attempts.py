@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.grading import GradeResult
 from app.models import Attempt, AttemptMisconception, AttemptPoint
+from app.reviews import get_count_practice
 from app.schema import Question
 
 
@@ -19,6 +20,8 @@ class Progress:
     attempts: int
     best_score: float
     best_points: float
+    # The best counted score is a grader's guess that an instructor has not settled yet.
+    provisional: bool = False
 
 
 def record_attempt(
@@ -28,6 +31,7 @@ def record_attempt(
     text: str,
     result: GradeResult,
     idempotency_key: str | None = None,
+    practice: bool = False,
 ) -> Attempt:
     """Add a graded answer to the session; the caller commits."""
     attempt = Attempt(
@@ -46,6 +50,7 @@ def record_attempt(
         confidence=result.confidence,
         needs_review=result.needs_review,
         review_reason=result.review_reason,
+        practice=practice,
     )
     session.add(attempt)
     session.flush()
@@ -71,19 +76,50 @@ def record_attempt(
     return attempt
 
 
+def counted(column: SQLColumnExpression[float], count_practice: bool) -> SQLColumnExpression[float]:
+    """Return an attempt's value for the best counted score: null for uncounted practice."""
+    return column if count_practice else case((Attempt.practice.is_(False), column))
+
+
+def provisional() -> ColumnElement[bool]:
+    """Return the condition of a score awaiting review: flagged, neither settled nor overridden.
+
+    ``is_provisional`` says the same of one attempt.
+    """
+    return and_(
+        Attempt.needs_review.is_(True),
+        Attempt.reviewed_at.is_(None),
+        Attempt.override_comment.is_(None),
+    )
+
+
+def is_provisional(attempt: Attempt) -> bool:
+    """Tell whether an attempt's score awaits an instructor's review (see ``provisional``)."""
+    return attempt.needs_review and attempt.reviewed_at is None and attempt.override_comment is None
+
+
 def progress_by_question(session: Session, learner_id: int) -> dict[str, Progress]:
-    """Return attempts and best score per question id for one learner."""
+    """Return attempts, best counted score and whether it is provisional, per question id."""
+    count_practice = get_count_practice(session)
+    best = func.max(counted(Attempt.final_score, count_practice))
+    # A tie between a settled and a provisional attempt is settled: the score stands.
+    settled = case((~provisional(), counted(Attempt.final_score, count_practice)))
     rows = session.execute(
         select(
             Attempt.question_id,
             func.count(Attempt.id),
-            func.max(Attempt.final_score),
-            func.max(Attempt.final_points),
+            best,
+            func.max(counted(Attempt.final_points, count_practice)),
+            or_(func.max(settled).is_(None), func.max(settled) < best),
         )
         .where(Attempt.learner_id == learner_id)
         .group_by(Attempt.question_id)
     )
-    return {qid: Progress(count, best, points) for qid, count, best, points in rows}
+    # Attempts that are all practice leave nothing counted: zero, as if unanswered.
+    return {
+        qid: Progress(count, score or 0.0, points or 0.0, bool(pending) and score is not None)
+        for qid, count, score, points, pending in rows
+    }
 
 
 def attempts_for(session: Session, learner_id: int, question_id: str) -> list[Attempt]:

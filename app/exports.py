@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Float, Numeric, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
+from app.attempts import counted
 from app.models import Attempt, Learner, ScoreChange
-from app.reviews import CLAIM, OVERRIDE, format_points
+from app.reviews import CLAIM, OVERRIDE, format_points, get_count_practice
 from app.schema import Question
 
 Cell = str | float | int | bool | datetime | None
@@ -35,6 +36,7 @@ ATTEMPT_FIELDS = (
     "counted_points",
     "max_points",
     "overridden",
+    "practice",
     "content_hash",
     "text",
 )
@@ -105,9 +107,13 @@ def score_headers(questions: list[Question]) -> list[str]:
 
 
 def score_rows(session: Session, questions: list[Question]) -> Iterator[tuple[Cell, ...]]:
-    """Yield one gradebook row per learner: best counted points per question, total, time."""
+    """Yield one gradebook row per learner: best counted points per question, total, time.
+
+    Practice attempts count only where the course counts them; the time is of any attempt.
+    """
+    points = counted(Attempt.final_points, get_count_practice(session))
     best = [
-        func.max(case((Attempt.question_id == str(q.id), Attempt.final_points))).label(f"q{i}")
+        func.max(case((Attempt.question_id == str(q.id), points))).label(f"q{i}")
         for i, q in enumerate(questions)
     ]
     # One pass grouped by learner: the best per question is a conditional max, no sort needed.
@@ -163,6 +169,7 @@ def attempt_rows(session: Session) -> Iterator[tuple[Cell, ...]]:
             Attempt.final_points,
             Attempt.max_points,
             changed,
+            Attempt.practice,
             Attempt.content_hash,
             Attempt.text,
         )

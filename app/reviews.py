@@ -26,6 +26,7 @@ MAX_COMMENT_CHARS = 1000
 MAX_JUSTIFICATION_CHARS = 200
 MAX_AFTER = 100
 REVEAL_KEY = "reveal"
+COUNT_PRACTICE_KEY = "count-practice"
 CHANGE_LABELS = {
     OVERRIDE: "Score override",
     CLAIM: "Claim accepted",
@@ -360,6 +361,17 @@ def save_reveal_policy(session: Session, policy: RevealPolicy) -> None:
     """Store the reveal policy."""
     value = {"mode": policy.mode, "after": policy.after, "released": policy.released}
     session.merge(QuizSetting(key=REVEAL_KEY, value=value))
+
+
+def get_count_practice(session: Session) -> bool:
+    """Tell whether attempts made after seeing the reference answer count; by default not."""
+    stored = session.get(QuizSetting, COUNT_PRACTICE_KEY)
+    return stored is not None and stored.value is True
+
+
+def save_count_practice(session: Session, value: bool) -> None:
+    """Store whether practice attempts count towards the best score."""
+    session.merge(QuizSetting(key=COUNT_PRACTICE_KEY, value=value))
 
 
 def attempts_at(session: Session, learner_id: int, question_id: str) -> int:

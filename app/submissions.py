@@ -21,6 +21,7 @@ from app.grading import GradeResult, grade_answer
 from app.learners import get_learner, sign_in
 from app.models import Attempt
 from app.ratelimit import take
+from app.reveals import LearnerResult, attempt_view, has_seen_reference, record_reference_view
 from app.schema import Question
 from app.validation import InvalidText, clean_answer
 
@@ -42,13 +43,14 @@ class KeyReused(InvalidText):
 
 @dataclass(frozen=True)
 class Recorded:
-    """A stored attempt and its grading, and whether it was stored by an earlier request."""
+    """A stored attempt, its grading and the learner's view of it, and whether it was replayed."""
 
     attempt_id: int
     created_at: datetime
     learner_id: int
     learner_name: str
     result: GradeResult
+    view: LearnerResult | None  # made only for a caller that answers with it
     replayed: bool
 
 
@@ -74,8 +76,13 @@ def submit_answer(
     learner_name: str | None = None,
     email: str | None = None,
     key: str | None = None,
+    with_view: bool = False,
 ) -> Recorded:
-    """Grade and store an answer for a known learner (by id) or a learner named in the API."""
+    """Grade and store an answer for a known learner (by id) or a learner named in the API.
+
+    ``with_view`` adds the learner's view of the result for a caller that sends it back
+    as it is; a view that reveals the reference then counts as the learner having seen it.
+    """
     text = clean_answer(text, settings.max_answer_chars)
     key = clean_key(key)
     result = grade_answer(question, text)  # outside the transaction: it needs no lock
@@ -90,12 +97,13 @@ def submit_answer(
         if key is not None:
             earlier = _find_by_key(session, learner.id, key)
             if earlier is not None:
-                return _replay(earlier, question, text, learner.display_name)
+                _check_replay(earlier, question, text)
+                return _recorded(session, earlier, learner.display_name, None, with_view, True)
         _limit(session, settings, learner.id, address)
-        attempt = record_attempt(session, learner.id, question, text, result, key)
-        return Recorded(
-            attempt.id, attempt.created_at, learner.id, learner.display_name, result, False
-        )
+        # Decided in the write transaction, so an answer racing the first view is not missed.
+        practice = has_seen_reference(session, learner.id, str(question.id))
+        attempt = record_attempt(session, learner.id, question, text, result, key, practice)
+        return _recorded(session, attempt, learner.display_name, result, with_view, False)
 
 
 def _find_by_key(session: Session, learner_id: int, key: str) -> Attempt | None:
@@ -103,11 +111,27 @@ def _find_by_key(session: Session, learner_id: int, key: str) -> Attempt | None:
     return session.scalars(query).first()
 
 
-def _replay(attempt: Attempt, question: Question, text: str, name: str) -> Recorded:
+def _check_replay(attempt: Attempt, question: Question, text: str) -> None:
     if attempt.question_id != str(question.id) or attempt.text != text:
         raise KeyReused("This Idempotency-Key was already used for a different answer.")
-    result = GradeResult.model_validate(attempt.breakdown)
-    return Recorded(attempt.id, attempt.created_at, attempt.learner_id, name, result, True)
+
+
+def _recorded(
+    session: Session,
+    attempt: Attempt,
+    name: str,
+    result: GradeResult | None,
+    with_view: bool,
+    replayed: bool,
+) -> Recorded:
+    """Return the recorded attempt, with the learner's view if asked, noting a reveal in it."""
+    result = result or GradeResult.model_validate(attempt.breakdown)
+    view = attempt_view(session, attempt, result) if with_view else None
+    if view is not None and view.revealed:  # it names every missed key point, as the reference
+        record_reference_view(session, attempt.learner_id, attempt.question_id)
+    return Recorded(
+        attempt.id, attempt.created_at, attempt.learner_id, name, result, view, replayed
+    )
 
 
 def _limit(session: Session, settings: Settings, learner_id: int, address: str) -> None:

@@ -21,6 +21,7 @@ from app.charts import histogram_svg
 from app.config import PROJECT_ROOT
 from app.models import Attempt
 from app.questions import load_folder
+from app.reviews import RevealPolicy, save_reveal_policy
 from tests.factories import GOOD_Q3, answer_api, start
 
 BANK = load_folder(PROJECT_ROOT / "questions")
@@ -75,6 +76,11 @@ def make_class(app: FastAPI) -> Klass:
         "Cy": [(1, WEAK), (3, GOOD_Q3)],
         "Dan": [(1, STRONG_Q1)],
     }
+    # Ada and Bea answer again after a response that, once revealed, names the missed key
+    # points: that would make the second attempt practice. The reference stays unrevealed,
+    # so every attempt counts, as the figures below were worked out.
+    with app.state.db.writing() as session:
+        save_reveal_policy(session, RevealPolicy(mode="released"))
     klass = Klass({}, {})
     for name, answers in plan.items():
         klass.learners[name], klass.attempts[name] = answer_as(app, name, answers)

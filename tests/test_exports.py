@@ -143,6 +143,7 @@ def test_attempts_csv_and_json(
             "counted_points",
             "max_points",
             "overridden",
+            "practice",
             "content_hash",
             "text",
         ]
@@ -164,6 +165,8 @@ def test_attempts_csv_and_json(
         overridden = attempt.id == classroom["ada_q3"]
         assert record["overridden"] is overridden
         assert row["overridden"] == ("true" if overridden else "false")
+        assert record["practice"] is attempt.practice is False  # no one saw a reference
+        assert row["practice"] == "false"
     plus = next(r for r in records if r["attempt_id"] == classroom["ada_q3"])
     assert plus["text"] == PLUS_ANSWER and plus["counted_score"] == 0.9
     plus_row = next(r for r in rows if r["attempt_id"] == str(classroom["ada_q3"]))

@@ -20,10 +20,10 @@ from app.deps import (
     session_cookie_invalid,
 )
 from app.errors import documented
-from app.grading import GradeResult
 from app.learners import NameTaken
 from app.rendering import render_markdown
 from app.responses import model_response
+from app.reveals import LearnerResult
 from app.schema import Question
 from app.validation import InvalidText
 
@@ -63,8 +63,14 @@ class AnswerIn(BaseModel):
     email: Annotated[str | None, Field(default=None, max_length=1000)] = None
 
 
-class AnswerOut(GradeResult):
-    """The grading result of a recorded answer, with the stored attempt it belongs to."""
+class AnswerOut(LearnerResult):
+    """The grading result of a recorded answer as its learner may see it, with its attempt.
+
+    A missed key point's ``text`` is null until the reference answer is revealed under the
+    quiz's reveal policy; ``missed`` counts the missed points and ``hint`` nudges without
+    giving them away. A ``provisional`` score waits for an instructor's review; a
+    ``practice`` attempt, made after the reference was revealed, may not be ``counted``.
+    """
 
     attempt_id: int
     recorded: bool
@@ -140,6 +146,7 @@ def submit_answer(
             learner_name=body.learner,
             email=body.email,
             key=idempotency_key,
+            with_view=True,
         )
     except NameTaken as error:
         raise HTTPException(403, detail=str(error)) from None
@@ -149,12 +156,13 @@ def submit_answer(
         headers = {"Retry-After": str(error.retry_after)}
         raise HTTPException(429, detail=str(error), headers=headers) from None
     request.session[LEARNER_KEY] = recorded.learner_id
+    assert recorded.view is not None  # asked for above
     answer = AnswerOut(
         attempt_id=recorded.attempt_id,
         recorded=True,
         replayed=recorded.replayed,
         learner=recorded.learner_name,
         created_at=recorded.created_at,
-        **dict(recorded.result),
+        **dict(recorded.view),
     )
     return model_response(answer, 200 if recorded.replayed else 201)

@@ -12,8 +12,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from app import submissions
-from app.attempts import attempts_for, get_own_attempt, progress_by_question
+from app.attempts import attempts_for, get_own_attempt, is_provisional, progress_by_question
 from app.csrf import require_csrf
+from app.db import Database
 from app.demo_pool import DemoPool
 from app.deps import (
     LEARNER_KEY,
@@ -32,11 +33,13 @@ from app.learners import sign_in
 from app.models import Attempt, Learner
 from app.questions import QuestionBank
 from app.rendering import mark_answer, render_markdown
+from app.reveals import attempt_view, has_seen_reference, record_reference_view
 from app.reviews import (
     CLAIM_REJECTED,
     NotClaimable,
     attempts_at,
     claims_for_attempt,
+    get_count_practice,
     get_reveal_policy,
     score_history,
     submit_claim,
@@ -145,6 +148,8 @@ def question_page(
         bank,
         learner,
         attempts=attempts,
+        provisional={a.id for a in attempts if is_provisional(a)},
+        counts_practice=any(a.practice for a in attempts) and get_count_practice(session),
         demos=demos_for(question, session, pool),
         demos_open=bool(attempts) or request.query_params.get("demos") == "open",
     )
@@ -160,6 +165,8 @@ def _question_page(
 ) -> Response:
     """Render a question with its answer form: on first view, or again after a refusal."""
     context.setdefault("answer", "")
+    context.setdefault("provisional", set())
+    context.setdefault("counts_practice", False)
     return render(
         request,
         "quiz/question.html",
@@ -221,14 +228,15 @@ def result_page(
     bank: BankDep,
     learner: LearnerDep,
     session: ReadSession,
+    database: DatabaseDep,
     pool: PoolDep,
     attempt_id: int,
 ) -> Response:
     """Show one of the learner's own graded attempts, its reviews and, when due, the reference."""
     attempt = _own_attempt(session, learner, question, attempt_id)
-    return render(
-        request, "quiz/result.html", **_result(session, bank, question, attempt, pool, learner)
-    )
+    context = _result(session, bank, question, attempt, pool, learner)
+    _note_reveal(database, session, attempt, context)
+    return render(request, "quiz/result.html", **context)
 
 
 @router.post("/questions/{n}/attempts/{attempt_id}/claims", name="claim")
@@ -258,6 +266,7 @@ def claim(
         with database.reading() as session:
             attempt = _own_attempt(session, learner, question, attempt_id)
             context = _result(session, bank, question, attempt, pool, learner)
+            _note_reveal(database, session, attempt, context)
         return render(
             request,
             "quiz/result.html",
@@ -298,6 +307,7 @@ def _result(
         "learner": learner,
         "attempt": attempt,
         "result": result,
+        "view": attempt_view(session, attempt, result, revealed=shown),
         "marked": mark_answer(attempt.text, result.highlights()),
         "reference": render_markdown(question.reference_markdown) if shown else None,
         "waiting": None if shown else policy.waiting_message(count),
@@ -309,6 +319,17 @@ def _result(
         "demos": demos_for(question, session, pool),
         "demos_open": True,
     }
+
+
+def _note_reveal(
+    database: Database, session: Session, attempt: Attempt, context: dict[str, Any]
+) -> None:
+    """Record the first time the learner sees the reference; later attempts are practice."""
+    if context["reference"] is None:
+        return
+    if not has_seen_reference(session, attempt.learner_id, attempt.question_id):
+        with database.writing() as writer:
+            record_reference_view(writer, attempt.learner_id, attempt.question_id)
 
 
 @router.get("/summary", name="summary")
@@ -328,6 +349,7 @@ def summary(request: Request, bank: BankDep, learner: LearnerDep, session: ReadS
         total=total,
         possible=possible,
         answered=sum(1 for _, p in rows if p is not None),
+        counts_practice=get_count_practice(session),
     )
 
 
