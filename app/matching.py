@@ -2,16 +2,21 @@
 
 A *pattern* is a phrase such as ``"not a drop-in replacement"`` or ``"range ... int32"``.
 Its words must appear in order inside one clause of the answer; ``...`` allows a gap of a
-few words. Words are compared by their English stem, and longer words tolerate one typo
-(two for long words), so "differenciates" still counts for "differentiation".
-A match is *negated* when a negation word ("not", "never", "isn't", ...) stands shortly
-before it or inside its gap, unless the pattern itself speaks of a negation.
+few words. Words are compared by their English stem; a word that is not a dictionary word
+tolerates one typo (two in long words), so "differenciates" still counts for
+"differentiation", while "unrelated" never becomes "unroll" nor "FastAPI" fastai.
+
+A match is *negated* when its clause says the opposite: an odd number of negation words
+("not", "never", "isn't", "without", ...) stand before it in its clause, inside its gaps, or
+right after it ("GPU support is not there"). A negation the pattern spells itself ("not the
+same") is part of the match, so "they are not the same" matches "not the same" plainly.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import snowballstemmer
@@ -19,27 +24,113 @@ from rapidfuzz.distance import OSA
 
 # Underscores separate words, so `get_config` and "get config" read alike.
 TOKEN_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?", re.UNICODE)
-# Sentence ends and contrast words close a clause: neither a gap nor a negation reaches past one.
-HARD_BREAK_RE = re.compile(r"[.!?;\n]+(?:\s|$)|\n")
+# Sentence ends close a clause: neither a gap nor a negation reaches past one.
+HARD_BREAK_RE = re.compile(r"[.!?;\u3002\uff01\uff1f]+(?:\s|$)|\n")
 # A comma or a colon ends a negation's reach but not a gap: "ragged tensors: rows of
 # different lengths" still links the name to its description.
-SOFT_BREAK_CHARS = ",:"
+SOFT_BREAK_CHARS = ",:()\u2014\u2013\uff0c\uff1a"
 CONTRAST_WORDS = frozenset(
     {"but", "whereas", "while", "whilst", "however", "although", "though", "unlike", "where"}
 )
+# Words that open a new statement inside a sentence: a negation before them does not
+# govern what follows ("it is not NumPy because it runs on GPUs").
+SCOPE_WORDS = frozenset(
+    {
+        "because",
+        "since",
+        "so",
+        "therefore",
+        "thus",
+        "hence",
+        "which",
+        "who",
+        "when",
+        "if",
+        "unless",
+        "then",
+        "instead",
+        "otherwise",
+        "rather",
+    }
+)
+# "avoid" and "lack" flip a statement too: "don't avoid side effects" asserts nothing.
 NEGATORS = frozenset(
-    {"not", "no", "never", "nor", "neither", "none", "cannot", "nothing", "without", "nt"}
+    {
+        "not",
+        "no",
+        "never",
+        "nor",
+        "neither",
+        "none",
+        "cannot",
+        "nothing",
+        "without",
+        "nt",
+        "avoid",
+        "avoids",
+        "avoiding",
+        "lack",
+        "lacks",
+        "lacking",
+        "refrain",
+    }
+)
+# "not only X but Y" and "not just" assert X.
+NEGATION_RELEASES = frozenset({"only", "just", "merely", "simply", "solely"})
+# "X is not ...", "X does not ...": a negation right after the match, through these.
+AUXILIARIES = frozenset(
+    {"is", "are", "was", "were", "be", "does", "do", "did", "can", "will", "would", "should"}
+)
+# Names that must match exactly: a typo of one is never another ("FastAPI" is not fastai).
+IDENTIFIERS = frozenset(
+    {
+        "fastai",
+        "fastapi",
+        "jax",
+        "flax",
+        "keras",
+        "pytorch",
+        "torch",
+        "mxnet",
+        "theano",
+        "caffe",
+        "chainer",
+        "numpy",
+        "scipy",
+        "pandas",
+        "sklearn",
+        "tensorflow",
+        "tensorrt",
+        "lasagne",
+        "paddle",
+        "sonnet",
+        "trax",
+        "onnx",
+        "unroll",
+        "unrolled",
+        "python",
+        "cython",
+    }
 )
 GAP = "..."
 MAX_GAP_WORDS = 6
-NEGATION_LOOKBACK = 3
+POST_NEGATION_REACH = 2
+DOUBLE_NEGATION_REACH = 2
 
 _stemmer = snowballstemmer.stemmer("english")
+
+# A predicate telling whether a lower-case word is an ordinary dictionary word, which then
+# must match exactly; set by the grader (it loads the dictionary lazily).
+KnownWord = Callable[[str], bool]
+
+
+def _no_dictionary(_word: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """One word of an answer with its place in the text."""
+    """One word of an answer with its place in the text and its clause."""
 
     text: str
     stem: str
@@ -48,6 +139,10 @@ class Token:
     clause: int
     soft_clause: int
     negator: bool
+    scope: int = 0
+    exact: bool = False
+    skip: bool = False
+    code: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +153,8 @@ class Match:
     start: int
     end: int
     negated: bool
+    first: int = 0
+    last: int = 0
 
 
 @lru_cache(maxsize=65536)
@@ -72,11 +169,30 @@ def is_negator(word: str) -> bool:
     return lower in NEGATORS or lower.endswith("n't")
 
 
-def tokenize(text: str) -> list[Token]:
-    """Split text into words, each tagged with its clause for gap and negation scope."""
+def _is_exact(word: str, known: KnownWord) -> bool:
+    """Tell whether a word of the answer must match exactly: a name or a real word."""
+    lower = word.lower()
+    if lower in IDENTIFIERS or not word.isalpha():
+        return True
+    # Mixed case inside a word marks a name (FastAPI, PyTorch, GradientTape).
+    if any(c.isupper() for c in word[1:]):
+        return True
+    return known(lower)
+
+
+def tokenize(
+    text: str,
+    known: KnownWord = _no_dictionary,
+    referents: Mapping[str, Sequence[str]] | None = None,
+) -> list[Token]:
+    """Split text into words, each tagged with its clause for gap and negation scope.
+
+    ``referents`` maps "former"/"latter" (and "first"/"second") to the words they stand
+    for; such a word becomes those words, spanning the original word in the text.
+    """
     breaks = [m.start() for m in HARD_BREAK_RE.finditer(text)]
     tokens: list[Token] = []
-    clause = soft = 0
+    clause = soft = scope = 0
     next_break = 0
     last_end = 0
     for m in TOKEN_RE.finditer(text):
@@ -85,16 +201,111 @@ def tokenize(text: str) -> list[Token]:
             next_break += 1
             clause += 1
         word = m.group()
-        if word.lower() in CONTRAST_WORDS:
+        lower = word.lower()
+        if lower in CONTRAST_WORDS:
             clause += 1
         between = text[last_end : m.start()]
         if clause != clause_before or any(c in between for c in SOFT_BREAK_CHARS):
             soft += 1
+            scope += 1
+        elif lower in SCOPE_WORDS:
+            scope += 1
         tokens.append(
-            Token(word, stem_word(word), m.start(), m.end(), clause, soft, is_negator(word))
+            Token(
+                word,
+                stem_word(word),
+                m.start(),
+                m.end(),
+                clause,
+                soft,
+                is_negator(word),
+                scope,
+                _is_exact(word, known),
+            )
         )
         last_end = m.end()
+    if referents:
+        tokens = _resolve_referents(tokens, referents)
     return tokens
+
+
+# "the first" and "the second" refer to the question's two things only when a statement
+# follows them ("the first holds int32"), not in "the first call".
+_ORDINAL_FOLLOWERS = frozenset(
+    {
+        "one",
+        "is",
+        "are",
+        "was",
+        "has",
+        "have",
+        "holds",
+        "gives",
+        "returns",
+        "uses",
+        "creates",
+        "makes",
+        "produces",
+        "yields",
+        "keeps",
+        "outputs",
+        "stores",
+        "contains",
+        "defaults",
+        "infers",
+        "should",
+        "would",
+        "can",
+        "will",
+        "option",
+        "approach",
+        "case",
+    }
+)
+
+
+def _resolve_referents(tokens: list[Token], referents: Mapping[str, Sequence[str]]) -> list[Token]:
+    """Replace "the former"/"the latter" by the words of what they point at."""
+    out: list[Token] = []
+    for index, token in enumerate(tokens):
+        lower = token.text.lower()
+        key = {"former": "first", "latter": "second"}.get(lower)
+        if key is None and lower in ("first", "second") and index > 0:
+            before = tokens[index - 1]
+            after = tokens[index + 1] if index + 1 < len(tokens) else None
+            ends_clause = after is None or after.soft_clause != token.soft_clause
+            if (
+                before.text.lower() == "the"
+                and before.clause == token.clause
+                and (
+                    ends_clause or (after is not None and after.text.lower() in _ORDINAL_FOLLOWERS)
+                )
+            ):
+                key = lower
+        words = referents.get(key) if key else None
+        if not words:
+            out.append(token)
+            continue
+        for word in words:
+            out.append(replace(token, text=word, stem=stem_word(word), exact=True))
+    return out
+
+
+_CHOICE = re.compile(r"\{([^{}]*)\}")
+
+
+@lru_cache(maxsize=8192)
+def expand_phrase(phrase: str) -> tuple[str, ...]:
+    """Spell out a phrase's choices: "range ... {int32|32-bit}" is two phrases."""
+    found = _CHOICE.search(phrase)
+    if found is None:
+        return (phrase,)
+    head, tail = phrase[: found.start()], phrase[found.end() :]
+    return tuple(
+        variant
+        for option in found.group(1).split("|")
+        for variant in expand_phrase(f"{head}{option.strip()}{tail}")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +316,7 @@ class Pattern:
     stems: tuple[str, ...]
     gaps: tuple[int, ...]
     speaks_negation: bool
+    fuzzy: tuple[bool, ...] = ()
 
 
 @lru_cache(maxsize=8192)
@@ -112,6 +324,7 @@ def compile_pattern(source: str) -> Pattern:
     """Compile a phrase; raise ValueError when it has no words."""
     stems: list[str] = []
     gaps: list[int] = []
+    fuzzy: list[bool] = []
     speaks_negation = False
     pending_gap = 0
     for part in source.split():
@@ -122,11 +335,13 @@ def compile_pattern(source: str) -> Pattern:
         for word in words:
             stems.append(stem_word(word))
             gaps.append(pending_gap if stems[:-1] else 0)
+            # A rubric word written as a name (PyTorch, int32, fastai) matches exactly.
+            fuzzy.append(word.isalpha() and word.islower() and word not in IDENTIFIERS)
             speaks_negation = speaks_negation or is_negator(word)
             pending_gap = 0
     if not stems:
         raise ValueError(f"pattern {source!r} has no words")
-    return Pattern(source, tuple(stems), tuple(gaps), speaks_negation)
+    return Pattern(source, tuple(stems), tuple(gaps), speaks_negation, tuple(fuzzy))
 
 
 @lru_cache(maxsize=262144)
@@ -147,40 +362,133 @@ def stems_match(pattern_stem: str, word_stem: str) -> bool:
     return OSA.distance(pattern_stem, word_stem, score_cutoff=allowed) <= allowed
 
 
-def find_matches(pattern: Pattern, tokens: list[Token]) -> list[Match]:
+def _word_matches(pattern: Pattern, index: int, token: Token, lenient: bool) -> int:
+    """Return 2 for an exact match, 1 for a forgiven typo, 0 for none."""
+    stem = pattern.stems[index]
+    if stem == token.stem:
+        return 2
+    if not pattern.fuzzy[index] or (token.exact and not lenient):
+        return 0
+    return 1 if stems_match(stem, token.stem) else 0
+
+
+class TokenIndex:
+    """Where each stem of an answer occurs, so a phrase is tried only where it can start.
+
+    Grading tries several hundred phrases on every answer; scanning every word for each
+    would cost most of a long answer's grading time.
+    """
+
+    def __init__(self, tokens: Sequence[Token]) -> None:
+        self.tokens = tokens
+        self.positions: dict[str, list[int]] = {}
+        for index, token in enumerate(tokens):
+            self.positions.setdefault(token.stem, []).append(index)
+
+    def starts(self, pattern: Pattern) -> list[int]:
+        """Return the token indices where the pattern's first word could match."""
+        first = pattern.stems[0]
+        if not pattern.fuzzy[0]:
+            return self.positions.get(first, [])
+        found: list[int] = []
+        for stem, where in self.positions.items():
+            if stems_match(first, stem):
+                found.extend(where)
+        found.sort()
+        return found
+
+
+def find_matches(
+    pattern: Pattern, tokens: Sequence[Token], index: TokenIndex | None = None
+) -> list[Match]:
     """Return every place the pattern occurs, leftmost and shortest first."""
     found: list[Match] = []
-    for first, token in enumerate(tokens):
-        if not stems_match(pattern.stems[0], token.stem):
+    starts = index.starts(pattern) if index is not None else range(len(tokens))
+    for first in starts:
+        token = tokens[first]
+        if token.skip:
             continue
-        end_index = _match_rest(pattern, tokens, first)
-        if end_index is None:
+        span = _match_from(pattern, tokens, first, lenient=False)
+        # A dictionary word may still be a typo inside a longer phrase whose other words
+        # match exactly ("spare tensors" for "sparse tensors").
+        if span is None and len(pattern.stems) > 1:
+            span = _match_from(pattern, tokens, first, lenient=True)
+        if span is None:
             continue
-        negated = not pattern.speaks_negation and _is_negated(tokens, first, end_index)
-        found.append(Match(pattern.source, token.start, tokens[end_index].end, negated))
+        last, used = span
+        negated = _is_negated(tokens, first, last, used)
+        found.append(Match(pattern.source, token.start, tokens[last].end, negated, first, last))
     return found
 
 
-def _match_rest(pattern: Pattern, tokens: list[Token], first: int) -> int | None:
-    """Greedily extend a match from ``first``; return the index of its last token."""
+def _match_from(
+    pattern: Pattern, tokens: Sequence[Token], first: int, lenient: bool
+) -> tuple[int, frozenset[int]] | None:
+    """Extend a match from ``first``; return its last index and the indices it used."""
+    quality = _word_matches(pattern, 0, tokens[first], lenient)
+    if not quality:
+        return None
+    typos = quality == 1 and tokens[first].exact
+    used = [first]
     position = first
-    for stem, gap in zip(pattern.stems[1:], pattern.gaps[1:], strict=True):
-        limit = min(len(tokens), position + 2 + gap)
+    for index in range(1, len(pattern.stems)):
+        limit = min(len(tokens), position + 2 + pattern.gaps[index])
         for candidate in range(position + 1, limit):
-            if tokens[candidate].clause != tokens[first].clause:
+            token = tokens[candidate]
+            if token.clause != tokens[first].clause or token.skip:
                 return None
-            if stems_match(stem, tokens[candidate].stem):
+            quality = _word_matches(pattern, index, token, lenient and not typos)
+            if quality:
+                typos = typos or (quality == 1 and token.exact)
                 position = candidate
+                used.append(candidate)
                 break
         else:
             return None
-    return position
+    if lenient and not typos:
+        return None  # the strict pass already decided this start
+    return position, frozenset(used)
 
 
-def _is_negated(tokens: list[Token], first: int, last: int) -> bool:
-    """Tell whether a negation stands just before the match or inside it."""
-    scope = tokens[first].soft_clause
-    for index in range(max(0, first - NEGATION_LOOKBACK), first):
-        if tokens[index].negator and tokens[index].soft_clause == scope:
-            return True
-    return any(tokens[i].negator for i in range(first + 1, last))
+def _is_negated(tokens: Sequence[Token], first: int, last: int, used: frozenset[int]) -> bool:
+    """Tell whether the clause around a match negates it.
+
+    The nearest negation before the match governs it, unless a second one stands right
+    before that ("not without", "don't avoid"); negations inside its gaps and right after
+    it ("GPU support is not there") flip it too.
+    """
+    scope = tokens[first].scope
+    count = 0
+    index = first - 1
+    while index >= 0 and tokens[index].scope == scope:
+        if _negates(tokens, index):
+            count = 1
+            for before in range(index - 1, max(-1, index - 1 - DOUBLE_NEGATION_REACH), -1):
+                if tokens[before].scope == scope and _negates(tokens, before):
+                    count = 0
+            break
+        index -= 1
+    count += sum(_negates(tokens, i) for i in range(first + 1, last) if i not in used)
+    # "GPU support is not available": an auxiliary and a negation right after.
+    index = last + 1
+    reach = 0
+    while index < len(tokens) and tokens[index].scope == scope and reach <= POST_NEGATION_REACH:
+        word = tokens[index].text.lower()
+        if tokens[index].negator:
+            count += _negates(tokens, index)
+            break
+        if word not in AUXILIARIES:
+            break
+        index += 1
+        reach += 1
+    return count % 2 == 1
+
+
+def _negates(tokens: Sequence[Token], index: int) -> int:
+    token = tokens[index]
+    if not token.negator:
+        return 0
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    if after is not None and after.text.lower() in NEGATION_RELEASES:
+        return 0
+    return 1

@@ -9,10 +9,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.matching import Pattern, compile_pattern
+from app.matching import Pattern, compile_pattern, expand_phrase
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Phrase = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# Long enough for a phrase with {a|b|c} choices, each of which is a phrase of its own.
+Phrase = Annotated[str, StringConstraints(min_length=1, max_length=600)]
 SLUG_HELP = "lower-case letters, digits and dashes"
 
 
@@ -42,6 +43,16 @@ class KeyPoint(Strict):
     contradicted_by: list[Phrase] = Field(
         default_factory=list, description="Phrasings that void the point when present."
     )
+    optional: bool = Field(
+        default=False,
+        description="Beyond what the question asks: can make up for a missed point, never "
+        "required for full marks.",
+    )
+    hint: str = Field(
+        default="",
+        max_length=300,
+        description="A nudge shown for a missed point before the reference answer is revealed.",
+    )
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> Self:
@@ -59,6 +70,9 @@ class Misconception(Strict):
         default_factory=list, description="Key points that a detected misconception cancels."
     )
     demo: int | None = Field(default=None, ge=1, description="Demo that refutes it (1-based).")
+    cap: float = Field(
+        default=1, ge=0, le=1, description="Highest score of an answer that holds this idea."
+    )
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> Self:
@@ -77,6 +91,21 @@ class Rubric(Strict):
     )
     key_points: list[KeyPoint] = Field(min_length=1)
     misconceptions: list[Misconception] = Field(default_factory=list)
+    require: float | None = Field(
+        default=None,
+        gt=0,
+        description="Weight of met points that earns full marks: with weights of 1, any k of "
+        "n. Default: the weight of the points that are not optional.",
+    )
+    referents: list[Phrase] = Field(
+        default_factory=list,
+        max_length=2,
+        description='What "the former"/"the first" and "the latter"/"the second" stand for.',
+    )
+    ignore: list[Phrase] = Field(
+        default_factory=list,
+        description='Phrases whose words never count: another sense ("cost function").',
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
@@ -91,12 +120,21 @@ class Rubric(Strict):
                     f"misconception {misconception.id!r} voids unknown key point(s): "
                     + ", ".join(unknown)
                 )
+        if self.require is not None and self.require > sum(p.weight for p in self.key_points):
+            raise ValueError("require is more than the weight of all key points together")
+        if not any(not p.optional for p in self.key_points) and self.require is None:
+            raise ValueError(
+                "every key point is optional: set require to say what earns full marks"
+            )
+        _compile_all(self.referents + self.ignore)
         return self
 
     @property
     def total_weight(self) -> float:
-        """Return the sum of the key points' weights."""
-        return sum(point.weight for point in self.key_points)
+        """Return the weight of met points that earns full marks."""
+        if self.require is not None:
+            return self.require
+        return sum(point.weight for point in self.key_points if not point.optional)
 
 
 class DemoExpectation(Strict):
@@ -156,4 +194,4 @@ class Question(Strict):
 
 
 def _compile_all(phrases: list[str]) -> list[Pattern]:
-    return [compile_pattern(phrase) for phrase in phrases]
+    return [compile_pattern(variant) for phrase in phrases for variant in expand_phrase(phrase)]

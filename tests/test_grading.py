@@ -62,7 +62,10 @@ def test_full_answer_scores_one(question: Question) -> None:
 def test_score_is_weighted(question: Question) -> None:
     result = grade_answer(question, "The sky is blue, I think, for some reason.")
     assert result.score == 0.25
-    assert "Missed: Rayleigh scattering makes it so." in result.feedback
+    missed = [p.text for p in result.key_points if not p.met]
+    assert missed == ["Rayleigh scattering makes it so."]
+    # The missed point's text is the result page's to show, once the reference is revealed.
+    assert "Rayleigh" not in result.feedback
 
 
 def test_result_names_the_matched_words(question: Question) -> None:

@@ -1,0 +1,93 @@
+"""Which language an answer is written in, and which words are ordinary English words.
+
+Both models ship inside their packages (py3langid's naive Bayes model, pyspellchecker's
+English word list) and load on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+ENGLISH = "en"
+# The languages a learner of this course plausibly writes in; a closed set keeps short
+# English answers from being read as a language nobody here writes.
+CANDIDATES = (
+    "en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "pl", "cs", "ru", "uk",
+    "tr", "ar", "fa", "hi", "zh", "ja", "ko", "vi", "id",
+)  # fmt: skip
+# The identifier alone is trusted above MIN_PROBABILITY; below it, an answer is read as
+# another language only when few of its words are English words too: code, names and
+# terms often look like nothing in particular.
+MIN_PROBABILITY = 0.9
+WEAK_PROBABILITY = 0.3
+ENGLISH_SHARE = 0.7
+FOREIGN_SHARE = 0.45
+MIN_LETTERS = 12
+MIN_WORDS = 5
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    import py3langid
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_modelpath(
+        Path(py3langid.__file__).parent / MODEL_FILE, norm_probs=True
+    )
+    identifier.set_languages(list(CANDIDATES))
+    return identifier
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker(language="en").word_frequency.dictionary)
+
+
+def is_english_word(word: str) -> bool:
+    """Tell whether a lower-case word is in the English dictionary."""
+    return word in _english_words()
+
+
+def detect_language(prose: str, terms: frozenset[str] = frozenset()) -> str:
+    """Return the ISO 639-1 code of the language of some prose, "en" when unsure.
+
+    ``terms`` are the subject's own words (tf.range, dtype): they say nothing of the
+    language around them, so an answer made of them alone is taken as English.
+    """
+    words = [w for w in _WORD.findall(prose) if w.lower() not in terms]
+    if len(words) < MIN_WORDS:
+        return ENGLISH
+    letters = [c for c in prose if c.isalpha()]
+    if len(letters) < MIN_LETTERS:
+        return ENGLISH
+    cjk = sum(1 for c in letters if _is_cjk(c))
+    if cjk / len(letters) > 0.3:
+        language, _ = _identifier().classify(prose)
+        return str(language) if language in ("zh", "ja", "ko") else "zh"
+    language, probability = _identifier().classify(prose)
+    if language == ENGLISH:
+        return ENGLISH
+    if probability >= MIN_PROBABILITY:
+        return str(language)
+    share = sum(1 for w in words if is_english_word(w.lower())) / len(words)
+    if share < FOREIGN_SHARE or (share < ENGLISH_SHARE and probability >= WEAK_PROBABILITY):
+        return str(language)
+    return ENGLISH
+
+
+def _is_cjk(char: str) -> bool:
+    name = unicodedata.name(char, "")
+    return name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
+
+
+def warm() -> None:
+    """Load both models now, so the first learner to answer does not wait for them."""
+    _identifier()
+    _english_words()
