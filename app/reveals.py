@@ -23,9 +23,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 class LearnerPoint(BaseModel):
-    """A key point as the learner sees it; a missed one's text waits for the reveal."""
+    """A key point as the learner sees it; a missed one's text and id wait for the reveal."""
 
-    id: str
+    id: str | None
     text: str | None
     weight: float
     met: bool
@@ -73,15 +73,15 @@ def learner_view(
     counted: bool = True,
 ) -> LearnerResult:
     """Return what the learner sees of a result: missed points' texts only once revealed."""
+    # A missed point's id ("arange-int64") and matched phrases name it as its text does.
     points = [
         LearnerPoint(
-            id=p.id,
+            id=p.id if p.met or revealed else None,
             text=p.text if p.met or revealed else None,
             weight=p.weight,
             met=p.met,
             optional=p.optional,
             hint=p.hint,
-            # A missed point's matched phrases are the rubric's wording: withheld with it.
             evidence=p.evidence if p.met or revealed else [],
             contradicted_by=p.contradicted_by,
             voided_by=p.voided_by,

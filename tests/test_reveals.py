@@ -34,12 +34,13 @@ JUNK = "I do not know."
 BADGE = '<span class="badge badge-high">'
 
 
-def missed_and_met(question: Question, text: str) -> tuple[list[str], list[str]]:
-    """Return the texts of the key points an answer misses and meets, as the grader decides."""
+def missed_and_met(question: Question, text: str) -> tuple[list[str], list[str], int]:
+    """Return the texts of the points an answer misses and meets, and how many required missed."""
     points = grade_answer(question, text).key_points
     missed = [p.text for p in points if not p.met]
-    assert missed and len(missed) < len(points), "the answer must be partly right"
-    return missed, [p.text for p in points if p.met]
+    required = sum(1 for p in points if not p.met and not p.optional)
+    assert required and len(missed) < len(points), "the answer must be partly right"
+    return missed, [p.text for p in points if p.met], required
 
 
 def verdict(question: Question, text: str) -> str:
@@ -113,16 +114,18 @@ def attempts(session: Session) -> list[Attempt]:
 def test_missed_texts_wait_for_the_reveal_on_the_page(
     app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    missed, met = missed_and_met(Q3, PARTIAL_Q3)
-    count = f"{len(missed)} key point{'s' if len(missed) != 1 else ''} missed"
+    missed, met, required = missed_and_met(Q3, PARTIAL_Q3)
+    count = f"{required} key point{'s' if required != 1 else ''} missed"
     set_policy(app, RevealPolicy(mode="after", after=3))
     with_hints(monkeypatch)
     start(client)
     first = answer_page(client, 3, PARTIAL_Q3).headers["location"]
     page = text_of(client.get(first).text)
     assert not any(shown(text, page) for text in missed)
+    hidden_ids = [p.id for p in grade_answer(Q3, PARTIAL_Q3).key_points if not p.met]
+    assert not any(f'id="point-{ident}"' in page for ident in hidden_ids)  # ids name them too
     assert all(shown(text, page) for text in met)  # met points keep their text and evidence
-    assert f"{count}: {'its text appears' if len(missed) == 1 else 'their texts appear'}" in page
+    assert f"{count}: {'its text appears' if required == 1 else 'their texts appear'}" in page
     assert page.count(f"Hint: {HINT}") == len(missed)
     assert verdict(Q3, PARTIAL_Q3) in page and "appears after 3 attempts" in page
     answer_page(client, 3, PARTIAL_Q3)
@@ -135,21 +138,21 @@ def test_missed_texts_wait_for_the_reveal_on_the_page(
 def test_missed_texts_wait_for_the_reveal_in_the_api(
     app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    missed, met = missed_and_met(Q3, PARTIAL_Q3)
+    missed, met, required = missed_and_met(Q3, PARTIAL_Q3)
     set_policy(app, RevealPolicy(mode="released"))
     with_hints(monkeypatch)
     body = answer_api(client, 3, PARTIAL_Q3).json()
-    assert body["revealed"] is False and body["missed"] == len(missed)
+    assert body["revealed"] is False and body["missed"] == required
     assert not any(text.rstrip(".") in str(body) for text in missed)
     hidden = [p for p in body["key_points"] if not p["met"]]
-    assert [(p["text"], p["hint"], p["evidence"]) for p in hidden] == [(None, HINT, [])] * len(
-        missed
-    )
+    assert [(p["id"], p["text"], p["hint"], p["evidence"]) for p in hidden] == [
+        (None, None, HINT, [])
+    ] * len(missed)
     assert [p["text"] for p in body["key_points"] if p["met"]] == met
     assert body["feedback"].startswith(verdict(Q3, PARTIAL_Q3))
     set_policy(app, RevealPolicy(mode="released", released=True))
     body = answer_api(client, 3, PARTIAL_Q3).json()
-    assert body["revealed"] is True and body["missed"] == len(missed)
+    assert body["revealed"] is True and body["missed"] == required
     assert [p["text"] for p in body["key_points"] if not p["met"]] == missed
 
 
@@ -284,6 +287,7 @@ def test_the_learner_view_hides_only_missed_texts() -> None:
     graded = result(point("a", True), point("b", False), point("c", False), feedback=OLD_FEEDBACK)
     hidden = learner_view(graded, revealed=False)
     assert [p.text for p in hidden.key_points] == ["The text of a.", None, None]
+    assert [p.id for p in hidden.key_points] == ["a", None, None]
     assert [p.hint for p in hidden.key_points][1:] == ["A hint for b.", "A hint for c."]
     assert hidden.key_points[0].evidence == graded.key_points[0].evidence
     assert hidden.missed == 2 and not hidden.revealed
