@@ -115,6 +115,8 @@ IDENTIFIERS = frozenset(
 GAP = "..."
 MAX_GAP_WORDS = 6
 POST_NEGATION_REACH = 2
+# How far back a negation governs: "I don't think it supports GPUs".
+NEGATION_LOOKBACK = 5
 DOUBLE_NEGATION_REACH = 2
 
 _stemmer = snowballstemmer.stemmer("english")
@@ -205,7 +207,11 @@ def tokenize(
         if lower in CONTRAST_WORDS:
             clause += 1
         between = text[last_end : m.start()]
-        if clause != clause_before or any(c in between for c in SOFT_BREAK_CHARS):
+        if (
+            clause != clause_before
+            or any(c in between for c in SOFT_BREAK_CHARS)
+            or " - " in between
+        ):
             soft += 1
             scope += 1
         elif lower in SCOPE_WORDS:
@@ -399,20 +405,27 @@ class TokenIndex:
 
 
 def find_matches(
-    pattern: Pattern, tokens: Sequence[Token], index: TokenIndex | None = None
+    pattern: Pattern,
+    tokens: Sequence[Token],
+    index: TokenIndex | None = None,
+    strict: bool = False,
 ) -> list[Match]:
-    """Return every place the pattern occurs, leftmost and shortest first."""
+    """Return every place the pattern occurs, leftmost and shortest first.
+
+    ``strict`` keeps a match inside one stretch between commas: a phrase that takes a
+    point away must not be assembled from two statements.
+    """
     found: list[Match] = []
     starts = index.starts(pattern) if index is not None else range(len(tokens))
     for first in starts:
         token = tokens[first]
         if token.skip:
             continue
-        span = _match_from(pattern, tokens, first, lenient=False)
+        span = _match_from(pattern, tokens, first, False, strict)
         # A dictionary word may still be a typo inside a longer phrase whose other words
         # match exactly ("spare tensors" for "sparse tensors").
         if span is None and len(pattern.stems) > 1:
-            span = _match_from(pattern, tokens, first, lenient=True)
+            span = _match_from(pattern, tokens, first, True, strict)
         if span is None:
             continue
         last, used = span
@@ -422,7 +435,7 @@ def find_matches(
 
 
 def _match_from(
-    pattern: Pattern, tokens: Sequence[Token], first: int, lenient: bool
+    pattern: Pattern, tokens: Sequence[Token], first: int, lenient: bool, strict: bool
 ) -> tuple[int, frozenset[int]] | None:
     """Extend a match from ``first``; return its last index and the indices it used."""
     quality = _word_matches(pattern, 0, tokens[first], lenient)
@@ -436,6 +449,8 @@ def _match_from(
         for candidate in range(position + 1, limit):
             token = tokens[candidate]
             if token.clause != tokens[first].clause or token.skip:
+                return None
+            if strict and token.soft_clause != tokens[first].soft_clause:
                 return None
             quality = _word_matches(pattern, index, token, lenient and not typos)
             if quality:
@@ -458,9 +473,13 @@ def _is_negated(tokens: Sequence[Token], first: int, last: int, used: frozenset[
     it ("GPU support is not there") flip it too.
     """
     scope = tokens[first].scope
+    inside = sum(_negates(tokens, i) for i in range(first + 1, last) if i not in used)
     count = 0
     index = first - 1
-    while index >= 0 and tokens[index].scope == scope:
+    # A statement that carries its own negation ("arange is not int64") is not governed
+    # by an earlier one ("range is not int32 and ...").
+    reach = 0 if inside else NEGATION_LOOKBACK
+    while index >= 0 and tokens[index].scope == scope and first - index <= reach:
         if _negates(tokens, index):
             count = 1
             for before in range(index - 1, max(-1, index - 1 - DOUBLE_NEGATION_REACH), -1):
@@ -468,7 +487,7 @@ def _is_negated(tokens: Sequence[Token], first: int, last: int, used: frozenset[
                     count = 0
             break
         index -= 1
-    count += sum(_negates(tokens, i) for i in range(first + 1, last) if i not in used)
+    count += inside
     # "GPU support is not available": an auxiliary and a negation right after.
     index = last + 1
     reach = 0

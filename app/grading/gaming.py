@@ -30,8 +30,9 @@ KEYWORD_LIST_MIN_GLUE = 2
 LINK_WORDS = frozenset({"is", "are", "was", "were", "be", "of", "across", "becomes", "means"})
 GLUE_WORDS = FUNCTION_WORDS | LINK_WORDS | {"across", "over", "onto", "via", "per"}
 MAX_LINK_GAP = 3
-SALAD_LINKS = 3
-SALAD_LINKS_WITH_NO_CONTENT = 2
+SALAD_LINKS = 4
+SALAD_COPULAS = 2
+COPULAS = frozenset({"is", "are", "was", "were", "be", "becomes", "means"})
 # Or a sentence where most words belong to phrases of this many different key points.
 SALAD_POINTS = 4
 SALAD_TERM_SHARE = 0.5
@@ -68,43 +69,56 @@ def is_no_answer(text: str) -> bool:
     return bool(NO_ANSWER_RE.match(text.strip()))
 
 
-def salad_sentences(tokens: Sequence[Token], terms: dict[int, str]) -> set[int]:
-    """Return the sentences (clause ids) that string rubric terms together by "is" and "of".
+def salad_sentences(
+    tokens: Sequence[Token], terms: dict[int, str], vocabulary: frozenset[str]
+) -> set[int]:
+    """Return the sentences (clause ids) that string rubric terms together.
 
-    ``terms`` maps a token index to the key point whose phrase it belongs to. A sentence
-    where one point's term is predicated of another's ("autodiff is distributed", "the GPU
-    is the numpy of the graph") again and again says nothing a person would credit.
+    ``terms`` maps a token index to the key point whose matched phrase it belongs to;
+    ``vocabulary`` holds the stems of every rubric phrase. Two patterns give a salad away:
+    rubric words predicated of one another again and again ("the GPU is the numpy of the
+    graph, so autodiff is distributed"), and a stretch between commas made mostly of the
+    phrases of four or more key points.
     """
     salad: set[int] = set()
-    by_sentence: dict[int, list[int]] = {}
-    for index in sorted(terms):
-        by_sentence.setdefault(_sentence(tokens, index), []).append(index)
-    sizes: dict[int, list[int]] = {}
+    members: dict[int, list[int]] = {}
     for i in range(len(tokens)):
-        sizes.setdefault(_sentence(tokens, i), []).append(i)
-    for sentence, indices in by_sentence.items():
-        members = sizes[sentence]
-        # Within one comma-free stretch: "sparse tensors, ragged tensors, ..." is a list.
-        by_stretch: dict[int, set[str]] = {}
-        for i in indices:
-            by_stretch.setdefault(tokens[i].soft_clause, set()).add(terms[i])
-        crowded = max(len(points) for points in by_stretch.values())
-        if crowded >= SALAD_POINTS and len(indices) / len(members) >= SALAD_TERM_SHARE:
+        members.setdefault(_sentence(tokens, i), []).append(i)
+    for sentence, indices in members.items():
+        links, copulas = _links(tokens, indices, vocabulary)
+        if links >= SALAD_LINKS and copulas >= SALAD_COPULAS:
             salad.add(sentence)
             continue
-        links = 0
-        for left, right in zip(indices, indices[1:], strict=False):
-            if terms[left] == terms[right] or right - left - 1 > MAX_LINK_GAP:
-                continue
-            between = [tokens[i].text.lower() for i in range(left + 1, right)]
-            if between and all(w in GLUE_WORDS for w in between) and LINK_WORDS & set(between):
-                links += 1
-        content = [
-            i for i in members if i not in terms and tokens[i].text.lower() not in GLUE_WORDS
-        ]
-        if links >= SALAD_LINKS or (links >= SALAD_LINKS_WITH_NO_CONTENT and len(content) <= 1):
+        hits = [i for i in indices if i in terms]
+        by_stretch: dict[int, set[str]] = {}
+        for i in hits:
+            by_stretch.setdefault(tokens[i].soft_clause, set()).add(terms[i])
+        crowded = max((len(points) for points in by_stretch.values()), default=0)
+        if crowded >= SALAD_POINTS and len(hits) / len(indices) >= SALAD_TERM_SHARE:
             salad.add(sentence)
     return salad
+
+
+def _links(
+    tokens: Sequence[Token], indices: Sequence[int], vocabulary: frozenset[str]
+) -> tuple[int, int]:
+    """Count "TERM is (the) TERM" and "TERM of (the) TERM" links, and how many use "is"."""
+    words = [i for i in indices if not tokens[i].skip]
+    links = copulas = 0
+    for position, index in enumerate(words):
+        if tokens[index].stem not in vocabulary or tokens[index].text.lower() in GLUE_WORDS:
+            continue
+        between: list[str] = []
+        for after in words[position + 1 : position + 2 + MAX_LINK_GAP]:
+            word = tokens[after].text.lower()
+            if word in GLUE_WORDS:
+                between.append(word)
+                continue
+            if tokens[after].stem in vocabulary and LINK_WORDS & set(between):
+                links += 1
+                copulas += bool(COPULAS & set(between))
+            break
+    return links, copulas
 
 
 def _sentence(tokens: Sequence[Token], index: int) -> int:

@@ -30,6 +30,7 @@ from app.matching import (
     compile_pattern,
     expand_phrase,
     find_matches,
+    stem_word,
 )
 from app.schema import KeyPoint, Question
 
@@ -76,10 +77,10 @@ def _grade(question: Question, reading: Reading) -> GradeResult:
     flags: list[str] = [RETRACTED] if reading.retracted else []
     index = TokenIndex(tokens)
     found = [
-        _Found(p, _matches(p.any_of, index), _matches(p.contradicted_by, index))
+        _Found(p, _matches(p.any_of, index), _matches(p.contradicted_by, index, strict=True))
         for p in rubric.key_points
     ]
-    salad = gaming.salad_sentences(tokens, _term_tokens(found))
+    salad = gaming.salad_sentences(tokens, _term_tokens(found), _vocabulary(question))
     if salad:
         flags.append(WORD_SALAD)
         found = [_drop_sentences(f, tokens, salad) for f in found]
@@ -151,12 +152,12 @@ def _grade(question: Question, reading: Reading) -> GradeResult:
     )
 
 
-def _matches(phrases: Sequence[str], index: TokenIndex) -> list[Match]:
+def _matches(phrases: Sequence[str], index: TokenIndex, strict: bool = False) -> list[Match]:
     """Return the non-negated matches of any phrase, leftmost first."""
     found: dict[tuple[int, int], Match] = {}
     for phrase in phrases:
         for variant in expand_phrase(phrase):
-            for match in find_matches(compile_pattern(variant), index.tokens, index):
+            for match in find_matches(compile_pattern(variant), index.tokens, index, strict):
                 # One span once, named by the rubric's phrase as written, choices and all.
                 if not match.negated and (match.start, match.end) not in found:
                     found[match.start, match.end] = replace(match, pattern=phrase)
@@ -234,6 +235,25 @@ def _best_sentences(found: list[_Found], tokens: Sequence[Token], budget: int) -
         _Found(f.point, [m for m in f.evidence if tokens[m.first].clause in chosen], f.against)
         for f in found
     ]
+
+
+_VOCABULARY: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _vocabulary(question: Question) -> frozenset[str]:
+    """Return the stems of every word of the rubric's phrases, once per question version."""
+    key = (str(question.id), question.content_hash)
+    found = _VOCABULARY.get(key)
+    if found is None:
+        phrases = [
+            variant
+            for point in question.rubric.key_points
+            for phrase in point.any_of
+            for variant in expand_phrase(phrase)
+        ]
+        found = frozenset(stem_word(w) for p in phrases for w in TOKEN_RE.findall(p))
+        _VOCABULARY[key] = found
+    return found
 
 
 def _terms(question: Question) -> frozenset[str]:

@@ -9,6 +9,7 @@ prose (it never makes an answer "a bare list of terms").
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -79,6 +80,7 @@ def read_answer(question: Question, text: str, cut: int = 0) -> Reading:
     code = [(start, end) for start, end, is_code in lines if is_code]
     cut = max(cut, _last_retraction(text))
     tokens = [replace(t, code=_inside(t.start, code), skip=t.start < cut) for t in tokens]
+    tokens = _pair_outputs(tokens, text, lines)
     tokens = _mask_phrases(tokens, rubric.ignore)
     tokens, restated = _mask_restatements(tokens, question.prompt_markdown)
     prose = "\n".join(
@@ -101,16 +103,70 @@ def _lines(text: str) -> list[tuple[int, int, bool]]:
     """Return each line's span and whether it is code or printed output."""
     lines: list[tuple[int, int, bool]] = []
     offset = 0
-    fenced = False
+    fenced = session = False
     for line in text.split("\n"):
         end = offset + len(line)
         if _FENCE_RE.match(line):
             fenced = not fenced
             lines.append((offset, end, True))
         else:
-            lines.append((offset, end, fenced or bool(_CODE_LINE_RE.match(line))))
+            # What follows a ">>> " prompt, up to a blank line, is what it printed.
+            session = bool(line.strip()) and (session or line.lstrip().startswith(">>>"))
+            code = fenced or session or bool(_CODE_LINE_RE.match(line))
+            lines.append((offset, end, code))
         offset = end + 1
     return lines
+
+
+_CALL_RE = re.compile(r"^\s*(?:>>>|In \[\d*\]:|print\()")
+_OUTPUT_RE = re.compile(r"^\s*(?:<?tf\.Tensor\b|Out\[\d*\]:|array\(|<tf\.Variable\b)")
+
+
+def _pair_outputs(
+    tokens: list[Token], text: str, lines: Sequence[tuple[int, int, bool]]
+) -> list[Token]:
+    """Read each printed output as part of the call that printed it.
+
+    ``print(tf.range(10))`` then, lines later, ``tf.Tensor([...], dtype=int32)``: the
+    k-th output belongs to the k-th call still waiting for one, as in a notebook. Its
+    dtype and shape then stand right after the call, in the call's clause, so "range ...
+    int32" reads the pair as one statement; the printed numbers are left out.
+    """
+    calls: list[int] = []
+    owner: dict[int, int] = {}
+    prompt: int | None = None
+    for number, (start, end, is_code) in enumerate(lines):
+        line = text[start:end]
+        if not is_code or not line.strip():
+            prompt = None
+            continue
+        if line.lstrip().startswith(">>>"):
+            prompt = number
+        elif prompt is not None:
+            owner[number] = prompt
+        elif _OUTPUT_RE.match(line) and calls:
+            owner[number] = calls.pop(0)
+        elif _CALL_RE.match(line):
+            calls.append(number)
+    if not owner:
+        return tokens
+    starts = [start for start, _, _ in lines]
+    by_line: dict[int, list[Token]] = {}
+    for token in tokens:
+        by_line.setdefault(bisect_right(starts, token.start) - 1, []).append(token)
+    ordered: list[Token] = []
+    for number in sorted(by_line):
+        if number in owner:
+            continue
+        ordered.extend(by_line[number])
+        for output in (n for n, call in owner.items() if call == number and n in by_line):
+            last = by_line[number][-1]
+            ordered.extend(
+                replace(t, clause=last.clause, soft_clause=last.soft_clause, scope=last.scope)
+                for t in by_line[output]
+                if not t.text.isdigit()
+            )
+    return ordered
 
 
 def _inside(position: int, spans: Sequence[tuple[int, int]]) -> bool:

@@ -1,0 +1,58 @@
+"""The grader on our own probing answers: paraphrases, lists, code, negations, gaming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from app.config import PROJECT_ROOT
+from app.grading import grade_answer
+from app.questions import load_folder
+
+HERE = Path(__file__).resolve().parent
+BANK = load_folder(PROJECT_ROOT / "questions")
+CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "cases.yaml").read_text(encoding="utf-8"))
+EXPERTS: list[dict[str, Any]] = yaml.safe_load((HERE / "experts.yaml").read_text(encoding="utf-8"))
+
+
+def _id(case: dict[str, Any]) -> str:
+    return f"q{case['question']}-{case.get('kind', 'expert')}-{case['text'][:30]}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_probing_answer_is_read_as_an_instructor_would(case: dict[str, Any]) -> None:
+    result = grade_answer(BANK.questions[case["question"]], case["text"])
+    assert case.get("min", 0.0) <= result.score <= case.get("max", 1.0), result.flags
+    assert set(case.get("flags", [])) <= set(result.flags)
+    assert not set(case.get("not_flags", [])) & set(result.flags)
+    if "review" in case:
+        assert result.needs_review is case["review"]
+        assert (result.review_reason is not None) is case["review"]
+    if "language" in case:
+        assert result.language == case["language"]
+
+
+@pytest.mark.parametrize("case", EXPERTS, ids=_id)
+def test_an_experts_complete_answer_earns_full_marks(case: dict[str, Any]) -> None:
+    result = grade_answer(BANK.questions[case["question"]], case["text"])
+    assert result.score >= 0.85
+    assert not result.needs_review, result.review_reason
+
+
+@pytest.mark.parametrize("number", sorted(BANK.questions))
+def test_each_reference_answer_scores_full_marks(number: int) -> None:
+    question = BANK.questions[number]
+    result = grade_answer(question, question.reference_markdown)
+    assert result.score == 1.0
+    assert "copies-reference" in result.flags
+
+
+def test_english_answers_rarely_need_review() -> None:
+    english = [c for c in CASES if c.get("kind") != "language"] + EXPERTS
+    flagged = [
+        c for c in english if grade_answer(BANK.questions[c["question"]], c["text"]).needs_review
+    ]
+    assert len(flagged) <= len(english) / 10, [c["text"][:40] for c in flagged]
