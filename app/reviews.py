@@ -21,6 +21,11 @@ from app.models import Attempt, Claim, Instructor, Learner, QuizSetting, ScoreCh
 from app.validation import InvalidText
 
 OVERRIDE, CLAIM, CLAIM_REJECTED = "override", "claim", "claim-rejected"
+# A provisional score settled from the review queue (accepted: old == new), and a re-grade
+# that moved an untouched attempt's counted score (app.regrade).
+REVIEW, REGRADE = "review", "regrade"
+# The kinds that mean an instructor has judged the attempt: its counted score is theirs.
+HUMAN_KINDS = (OVERRIDE, CLAIM, CLAIM_REJECTED, REVIEW)
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
 MAX_COMMENT_CHARS = 1000
 MAX_JUSTIFICATION_CHARS = 200
@@ -31,6 +36,8 @@ CHANGE_LABELS = {
     OVERRIDE: "Score override",
     CLAIM: "Claim accepted",
     CLAIM_REJECTED: "Claim rejected",
+    REVIEW: "Reviewed",
+    REGRADE: "Re-graded",
 }
 RevealMode = Literal["first", "after", "released"]
 
@@ -116,6 +123,8 @@ def override_score(
     )
     attempt.final_score, attempt.final_points = change.new_score, points
     attempt.override_comment = comment
+    if attempt.reviewed_at is None:  # a score set by hand settles a provisional one too
+        attempt.reviewed_at, attempt.reviewed_by = change.created_at, instructor_id
     session.add(change)
     return change
 

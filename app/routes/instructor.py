@@ -32,6 +32,7 @@ from app.deps import BankDep, QuestionDep, ReadSession
 from app.errors import INSTRUCTOR_API_ERRORS
 from app.models import Attempt, Learner
 from app.questions import QuestionBank
+from app.review_queue import queue_size
 from app.routes.instructor_auth import page as render
 from app.schema import Question
 
@@ -233,6 +234,7 @@ def dashboard(
         pages=pages,
         first=offset + 1,
         pager=pager_links(chosen, page, pages),
+        waiting=queue_size(session),
     )
 
 

@@ -1,0 +1,191 @@
+"""Instructor review: the queue of provisional answers, and groups of similar low scores."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from app.auth import InstructorDep, require_instructor
+from app.csrf import require_csrf
+from app.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
+from app.errors import INSTRUCTOR_API_ERRORS
+from app.grouping import group_answers
+from app.models import Attempt, Instructor
+from app.questions import QuestionBank
+from app.review_queue import group_members, low_answers, review_queue, settle, settle_many
+from app.reviews import clean_comment, format_points, parse_points
+from app.routes.instructor_auth import page
+from app.schema import Question
+from app.validation import InvalidText
+
+router = APIRouter(
+    dependencies=[Depends(require_instructor), Depends(require_csrf)],
+    responses=INSTRUCTOR_API_ERRORS,
+)
+Text = Annotated[str, Form(max_length=20_000)]
+MAX_GROUP_IDS = 2000
+
+
+def _titles(bank: QuestionBank) -> dict[str, str]:
+    return {str(q.id): q.title for q in bank.ordered()}
+
+
+def _queue_page(
+    request: Request,
+    session: Session,
+    bank: QuestionBank,
+    instructor: Instructor,
+    status: int = 200,
+    **form: object,
+) -> Response:
+    """Render the review queue, with a refused form's values and message when there is one."""
+    return page(
+        request,
+        "instructor/review.html",
+        status,
+        instructor=instructor,
+        items=review_queue(session),
+        titles=_titles(bank),
+        error=form.get("error"),
+        error_attempt=form.get("error_attempt"),
+        score=form.get("score", ""),
+        comment=form.get("comment", ""),
+    )
+
+
+@router.get("/instructor/review", include_in_schema=False)
+def queue(
+    request: Request, session: ReadSession, bank: BankDep, instructor: InstructorDep
+) -> Response:
+    """List the answers whose provisional score waits for an instructor, oldest first."""
+    return _queue_page(request, session, bank, instructor)
+
+
+def _decide(
+    session: Session, attempt: Attempt, instructor_id: int, decision: str, score: str, comment: str
+) -> str:
+    """Settle one provisional answer from the queue's form; return what happened."""
+    if not attempt.needs_review:
+        raise InvalidText(f"Attempt {attempt.id} is not waiting for review; nothing was changed.")
+    if decision == "accept":
+        settle(session, attempt, instructor_id, None, clean_comment(comment, "comment", False))
+        return f"kept at {format_points(attempt.final_points)} points"
+    points = parse_points(score, attempt.max_points)
+    settle(session, attempt, instructor_id, points, clean_comment(comment, "comment", True))
+    return f"set to {format_points(points)} points"
+
+
+@router.post("/instructor/review/{attempt_id}", include_in_schema=False)
+def review_decision(
+    request: Request,
+    attempt_id: int,
+    database: DatabaseDep,
+    bank: BankDep,
+    instructor: InstructorDep,
+    decision: Text = "",
+    score: Text = "",
+    comment: Text = "",
+) -> Response:
+    """Accept a provisional score or change it (with a comment); bad input changes nothing."""
+    try:
+        if decision not in ("accept", "change"):
+            raise InvalidText("Choose Accept or Change score.")
+        with database.writing() as session:
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is None:
+                raise HTTPException(404, detail=f"There is no attempt {attempt_id}.")
+            outcome = _decide(session, attempt, instructor.id, decision, score, comment)
+    except InvalidText as error:
+        with database.reading() as session:
+            return _queue_page(
+                request,
+                session,
+                bank,
+                instructor,
+                422,
+                error=str(error),
+                error_attempt=attempt_id,
+                score=score,
+                comment=comment,
+            )
+    request.session["flash"] = f"Attempt {attempt_id} reviewed: score {outcome}."
+    return RedirectResponse("/instructor/review", status_code=303)
+
+
+def _groups_page(
+    request: Request,
+    session: Session,
+    question: Question,
+    instructor: Instructor,
+    status: int = 200,
+    **form: object,
+) -> Response:
+    """Render a question's groups of similar low-scoring answers."""
+    answers = low_answers(session, str(question.id))
+    groups = group_answers(answers, question.prompt_markdown)
+    members = group_members(session, sorted({i for g in groups for i in g.attempt_ids}))
+    return page(
+        request,
+        "instructor/groups.html",
+        status,
+        instructor=instructor,
+        question=question,
+        low=len(answers),
+        groups=[(g, [members[i] for i in g.attempt_ids if i in members]) for g in groups],
+        max_label=format_points(question.points),
+        error=form.get("error"),
+        error_phrase=form.get("error_phrase"),
+        score=form.get("score", ""),
+        comment=form.get("comment", ""),
+    )
+
+
+@router.get("/instructor/questions/{n}/groups", include_in_schema=False)
+def groups(
+    request: Request, question: QuestionDep, session: ReadSession, instructor: InstructorDep
+) -> Response:
+    """Show the question's low-scoring answers grouped by the unmatched phrases they share."""
+    return _groups_page(request, session, question, instructor)
+
+
+@router.post("/instructor/questions/{n}/groups", include_in_schema=False)
+def group_decision(
+    request: Request,
+    question: QuestionDep,
+    database: DatabaseDep,
+    instructor: InstructorDep,
+    attempt: Annotated[list[int] | None, Form(max_length=MAX_GROUP_IDS)] = None,
+    decision: Text = "",
+    phrase: Text = "",
+    score: Text = "",
+    comment: Text = "",
+) -> Response:
+    """Settle a group at once: keep every score, or set one score with one comment for all."""
+    try:
+        if decision not in ("accept", "change"):
+            raise InvalidText("Choose Accept all or Set this score for all.")
+        points = None if decision == "accept" else parse_points(score, question.points)
+        cleaned = clean_comment(comment, "comment", decision == "change")
+        with database.writing() as session:
+            count = settle_many(
+                session, attempt or [], instructor.id, points, cleaned, str(question.id)
+            )
+    except InvalidText as error:
+        with database.reading() as session:
+            return _groups_page(
+                request,
+                session,
+                question,
+                instructor,
+                422,
+                error=str(error),
+                error_phrase=phrase,
+                score=score,
+                comment=comment,
+            )
+    what = "kept" if points is None else f"set to {format_points(points)} points"
+    request.session["flash"] = f"{count} answer{'s' if count != 1 else ''} reviewed: {what}."
+    return RedirectResponse(f"/instructor/questions/{question.number}/groups", status_code=303)
