@@ -209,6 +209,36 @@ def _grade_line(bank: QuestionBank, line: str, number: int) -> dict[str, object]
 
 
 @cli.command()
+def regrade(
+    question: Annotated[int | None, typer.Option(help="Re-grade only question N.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+) -> None:
+    """Re-grade stored attempts with the current rubric; instructors' scores stay."""
+    from app.db import open_database
+    from app.migrate import pending_revisions
+    from app.regrade import regrade as run_regrade
+    from app.regrade import report_lines
+
+    settings = Settings()
+    bank = _bank(settings)
+    if question is not None and question not in bank.questions:
+        typer.echo(f"There is no question {question}.", err=True)
+        raise typer.Exit(2)
+    database = open_database(settings)
+    try:
+        if pending_revisions(database.engine):
+            typer.echo("The database schema is not up to date: run `tfquiz migrate`.", err=True)
+            raise typer.Exit(1)
+        report = run_regrade(database, bank, question, dry_run=dry_run)
+    finally:
+        database.engine.dispose()
+    for line in report_lines(report):
+        typer.echo(line)
+
+
+@cli.command()
 def demo(
     question: Annotated[int, typer.Argument(help="Question number.")],
     k: Annotated[

@@ -29,6 +29,7 @@ from app.routes import (
     health,
     instructor,
     instructor_auth,
+    instructor_grader,
     instructor_queue,
     instructor_reviews,
     playground,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(instructor.router)
     app.include_router(instructor_reviews.router)
     app.include_router(instructor_queue.router)
+    app.include_router(instructor_grader.router)
     app.include_router(playground.router)
     app.mount("/static", static, name="static")
     return app
