@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.attempts import provisional
 from app.evidence import PointEvidence, matched_spans, point_evidence
 from app.grouping import LowAnswer
 from app.models import Attempt, Learner, ScoreChange, utc_now
@@ -32,10 +33,6 @@ def settled() -> Any:
     """Return the SQL condition "an instructor has judged this attempt's score"."""
     judged = exists().where(ScoreChange.attempt_id == Attempt.id, ScoreChange.kind.in_(HUMAN_KINDS))
     return or_(Attempt.reviewed_at.is_not(None), judged)
-
-
-def _waiting() -> Any:
-    return Attempt.needs_review.is_(True) & Attempt.reviewed_at.is_(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +55,7 @@ class QueueItem:
 
 def queue_size(session: Session) -> int:
     """Return how many answers wait for review."""
-    return int(session.scalar(select(func.count(Attempt.id)).where(_waiting())) or 0)
+    return int(session.scalar(select(func.count(Attempt.id)).where(provisional())) or 0)
 
 
 def review_queue(session: Session, limit: int = MAX_SHOWN) -> list[QueueItem]:
@@ -66,7 +63,7 @@ def review_queue(session: Session, limit: int = MAX_SHOWN) -> list[QueueItem]:
     rows = session.execute(
         select(Attempt, Learner.display_name)
         .join(Learner, Learner.id == Attempt.learner_id)
-        .where(_waiting())
+        .where(provisional())
         .order_by(Attempt.created_at, Attempt.id)
         .limit(limit)
     )

@@ -114,7 +114,7 @@ def test_dashboard_runs_a_fixed_number_of_queries(
         assert instructor_client.get("/instructor/?sort=total").status_code == 200
     finally:
         event.remove(app.state.db.engine, "before_cursor_execute", count)
-    # Analysis, matrix and pager, plus one count of the review queue (an index-only scan).
+    # Analysis, matrix and pager, plus one count of the review queue (on its index).
     assert len([s for s in statements if "attempt" in s]) <= 6, statements
 
 
