@@ -281,7 +281,9 @@ def _claim_views(session: Session, query: Any) -> list[ClaimView]:
 
 def _share(attempt: Attempt, weight: float) -> float:
     """Return the part of the whole score one key point's weight is worth."""
-    total = sum(p["weight"] for p in attempt.breakdown.get("key_points", []))
+    total = attempt.breakdown.get("full_marks_weight") or sum(
+        p["weight"] for p in attempt.breakdown.get("key_points", []) if not p.get("optional")
+    )
     return weight / total if total else 0.0
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.matching import Pattern, compile_pattern, expand_phrase
+from app.matching import Pattern, compile_pattern
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 # Long enough for a phrase with {a|b|c} choices, each of which is a phrase of its own.
@@ -194,4 +194,4 @@ class Question(Strict):
 
 
 def _compile_all(phrases: list[str]) -> list[Pattern]:
-    return [compile_pattern(variant) for phrase in phrases for variant in expand_phrase(phrase)]
+    return [compile_pattern(phrase) for phrase in phrases]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.grading.language import ENGLISH, is_english_word
 from app.grading.result import (
@@ -124,12 +125,17 @@ def _unreadable(signals: Signals) -> bool:
     words = _WORD.findall(signals.prose)
     if len(words) < READABLE_MIN_WORDS:
         return False
-    vocabulary = {w.lower() for w in _WORD.findall(signals.reference)}
+    vocabulary = _lower_words(signals.reference)
     known = sum(1 for w in words if _known(w, vocabulary))
     return known / len(words) < READABLE_SHARE
 
 
-def _known(word: str, vocabulary: set[str]) -> bool:
+@lru_cache(maxsize=256)
+def _lower_words(text: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in _WORD.findall(text))
+
+
+def _known(word: str, vocabulary: frozenset[str]) -> bool:
     lower = word.lower()
     camel = any(c.isupper() for c in word[1:])
     return camel or lower in vocabulary or lower in IDENTIFIERS or is_english_word(lower)
@@ -144,6 +150,11 @@ def _conflicting(signals: Signals) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)
+def _reference_stems(text: str) -> frozenset[str]:
+    return frozenset(stem_word(w) for w in _WORD.findall(text) if w.lower() not in _STOP)
+
+
 def _unmatched_vocabulary(signals: Signals) -> bool:
     """Tell whether an answer shares the reference's words but earned little."""
     if signals.score > VOCABULARY_SCORE or signals.misconceptions:
@@ -151,7 +162,7 @@ def _unmatched_vocabulary(signals: Signals) -> bool:
     answer = {t.stem for t in signals.tokens if t.text.lower() not in _STOP}
     if len(answer) < VOCABULARY_MIN_WORDS:
         return False
-    reference = {stem_word(w) for w in _WORD.findall(signals.reference) if w.lower() not in _STOP}
+    reference = _reference_stems(signals.reference)
     if not reference:
         return False
     return len(answer & reference) / len(answer) >= VOCABULARY_SHARE

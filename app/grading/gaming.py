@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from app.matching import TOKEN_RE, Token, stem_word, tokenize
+from app.grading.reading import word_grams
+from app.matching import TOKEN_RE, Token, stem_word
 
 # Words that glue a sentence together; an answer almost without them is a bare list of terms.
 FUNCTION_WORDS = frozenset(
@@ -141,9 +142,6 @@ def copy_share(text: str, sources: Sequence[str]) -> float:
     words = [stem_word(w) for w in TOKEN_RE.findall(text)]
     if len(words) < COPY_MIN_WORDS:
         return 0.0
-    known: set[tuple[str, ...]] = set()
-    for source in sources:
-        stems = [t.stem for t in tokenize(source)]
-        known.update(tuple(stems[i : i + COPY_NGRAM]) for i in range(len(stems) - COPY_NGRAM + 1))
+    known = [word_grams(source, COPY_NGRAM) for source in sources]
     grams = [tuple(words[i : i + COPY_NGRAM]) for i in range(len(words) - COPY_NGRAM + 1)]
-    return sum(1 for g in grams if g in known) / len(grams)
+    return sum(1 for g in grams if any(g in k for k in known)) / len(grams)

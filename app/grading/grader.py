@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 
 from app.grading import gaming
 from app.grading.confidence import Signals, assess
@@ -149,6 +150,7 @@ def _grade(question: Question, reading: Reading) -> GradeResult:
         review_reason=verdict.reason,
         flags=flags,
         language=language,
+        full_marks_weight=rubric.total_weight,
     )
 
 
@@ -156,11 +158,9 @@ def _matches(phrases: Sequence[str], index: TokenIndex, strict: bool = False) ->
     """Return the non-negated matches of any phrase, leftmost first."""
     found: dict[tuple[int, int], Match] = {}
     for phrase in phrases:
-        for variant in expand_phrase(phrase):
-            for match in find_matches(compile_pattern(variant), index.tokens, index, strict):
-                # One span once, named by the rubric's phrase as written, choices and all.
-                if not match.negated and (match.start, match.end) not in found:
-                    found[match.start, match.end] = replace(match, pattern=phrase)
+        for match in find_matches(compile_pattern(phrase), index.tokens, index, strict):
+            if not match.negated and (match.start, match.end) not in found:
+                found[match.start, match.end] = match
     return sorted(found.values(), key=lambda m: (m.start, -m.end))
 
 
@@ -258,7 +258,12 @@ def _vocabulary(question: Question) -> frozenset[str]:
 
 def _terms(question: Question) -> frozenset[str]:
     """Return the lower-case words of the reference answer: the subject's vocabulary."""
-    return frozenset(w.lower() for w in TOKEN_RE.findall(question.reference_markdown))
+    return _words_of(question.reference_markdown)
+
+
+@lru_cache(maxsize=256)
+def _words_of(text: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in TOKEN_RE.findall(text))
 
 
 def _first_live(reading: Reading) -> int:

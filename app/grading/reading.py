@@ -12,13 +12,13 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from app.grading.language import is_english_word
 from app.matching import (
     TOKEN_RE,
     Token,
     compile_pattern,
-    expand_phrase,
     find_matches,
     tokenize,
 )
@@ -170,26 +170,33 @@ def _pair_outputs(
 
 
 def _inside(position: int, spans: Sequence[tuple[int, int]]) -> bool:
-    return any(start <= position < end for start, end in spans)
+    """Tell whether a position falls in one of the sorted, disjoint spans."""
+    at = bisect_right(spans, (position, len(spans) and spans[-1][1] + 1)) - 1
+    return at >= 0 and spans[at][0] <= position < spans[at][1]
+
+
+@lru_cache(maxsize=256)
+def word_grams(text: str, size: int) -> frozenset[tuple[str, ...]]:
+    """Return the runs of ``size`` word stems in a text (a question, a reference answer).
+
+    Cached: the same few texts are compared with every answer.
+    """
+    stems = [t.stem for t in tokenize(text)]
+    return frozenset(tuple(stems[i : i + size]) for i in range(len(stems) - size + 1))
 
 
 def _mask_phrases(tokens: list[Token], phrases: Sequence[str]) -> list[Token]:
     """Skip the words of phrases that use a rubric word in another sense."""
     hidden: set[int] = set()
     for phrase in phrases:
-        for variant in expand_phrase(phrase):
-            for match in find_matches(compile_pattern(variant), tokens):
-                hidden.update(range(match.first, match.last + 1))
+        for match in find_matches(compile_pattern(phrase), tokens):
+            hidden.update(range(match.first, match.last + 1))
     return [replace(t, skip=True) if i in hidden else t for i, t in enumerate(tokens)]
 
 
 def _mask_restatements(tokens: list[Token], prompt: str) -> tuple[list[Token], float]:
     """Skip clauses copied from the question; return the share of words that were."""
-    prompt_stems = [t.stem for t in tokenize(prompt)]
-    grams = {
-        tuple(prompt_stems[i : i + RESTATED_NGRAM])
-        for i in range(len(prompt_stems) - RESTATED_NGRAM + 1)
-    }
+    grams = word_grams(prompt, RESTATED_NGRAM)
     covered = [False] * len(tokens)
     stems = [t.stem for t in tokens]
     for i in range(len(tokens) - RESTATED_NGRAM + 1):

@@ -68,6 +68,9 @@ class GradeResult(BaseModel):
     review_reason: str | None = None
     flags: list[str] = []
     language: str = "en"
+    # The weight of met points that earns full marks (the rubric's `require`, or its
+    # required points); what one claimed point is worth. None in results stored before it.
+    full_marks_weight: float | None = None
 
     def highlights(self) -> list[Evidence]:
         """Return the non-overlapping spans to mark in the answer, in text order."""
