@@ -162,14 +162,32 @@ def grade(
     batch: Annotated[
         Path | None, typer.Option(help="JSON lines file of {question, text}; '-' for stdin.")
     ] = None,
+    eval_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--eval",
+            help="Measure agreement with human scores: a YAML list or folder (devset), or "
+            "JSON lines of {question, text, human}.",
+        ),
+    ] = None,
+    from_db: Annotated[
+        bool,
+        typer.Option("--from-db", help="Measure agreement with the instructors' final scores."),
+    ] = False,
 ) -> None:
-    """Grade answers and print JSON results, one per line."""
+    """Grade answers and print JSON results, or measure agreement with human scores."""
     from app.grading import grade_answer
 
-    if (question is None) == (batch is None):
-        typer.echo("Give exactly one of --question N or --batch FILE.", err=True)
+    if sum((question is not None, batch is not None, eval_file is not None, from_db)) != 1:
+        typer.echo(
+            "Give exactly one of --question N, --batch FILE, --eval FILE or --from-db.", err=True
+        )
         raise typer.Exit(2)
-    bank = _bank(Settings())
+    settings = Settings()
+    bank = _bank(settings)
+    if eval_file is not None or from_db:
+        _evaluate(settings, bank, eval_file)
+        return
     if question is not None:
         if question not in bank.questions:
             typer.echo(f"There is no question {question}.", err=True)
@@ -189,6 +207,38 @@ def grade(
             typer.echo(json.dumps(outcome, ensure_ascii=False))
     if failures:
         raise typer.Exit(1)
+
+
+def _evaluate(settings: Settings, bank: QuestionBank, path: Path | None) -> None:
+    """Print the grader's agreement with labelled answers from a file or the database."""
+    from app.grading.evaluate import (
+        EvalInputError,
+        format_report,
+        grade_all,
+        labelled_from_db,
+        load_labelled,
+    )
+
+    try:
+        if path is not None:
+            items = load_labelled(path)
+        else:
+            from app.db import open_database
+
+            database = open_database(settings)
+            try:
+                with database.reading() as session:
+                    items = labelled_from_db(session, bank)
+            finally:
+                database.engine.dispose()
+        graded = grade_all(bank, items)
+    except EvalInputError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    if not graded:
+        typer.echo("No labelled answers to measure against.", err=True)
+        raise typer.Exit(1)
+    typer.echo(format_report(graded))
 
 
 def _grade_line(bank: QuestionBank, line: str, number: int) -> dict[str, object]:

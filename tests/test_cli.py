@@ -72,6 +72,39 @@ def test_grade_a_batch_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None
     assert out[3] == {"line": 4, "error": "there is no question 42"}
 
 
+def test_grade_prints_confidence_and_review_fields() -> None:
+    result = run("grade", "--question", "3", stdin="Non, tf.range donne int32 et np.arange int64.")
+    assert result.returncode == 0, result.stderr
+    graded = json.loads(result.stdout)
+    assert graded["needs_review"] is True and graded["language"] == "fr"
+    assert 0 <= graded["confidence"] < 0.6 and "French" in graded["review_reason"]
+
+
+def test_grade_eval_reports_agreement_and_the_worst_answers(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.jsonl"
+    rows = [
+        {"question": 3, "text": GOOD_Q3, "human": 1.0},
+        {"question": 3, "text": "Yes, both are int64.", "human": 0.0},
+        {"question": 3, "text": "No, they are different because the dtypes differ.", "human": 0.4},
+    ]
+    labelled.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = run("grade", "--eval", str(labelled))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:4] == ["question", "n", "spearman", "mae"]
+    assert "answers the grader got most wrong" in result.stdout
+    assert lines[-2].startswith("overall: n=3 spearman=1.000")
+    assert lines[-1].startswith("needs review: 0 of 3")
+
+
+def test_grade_eval_refuses_a_bad_file_clearly(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.yaml"
+    labelled.write_text("- {question: 3, text: hi, human: 7}\n")
+    result = run("grade", "--eval", str(labelled))
+    assert result.returncode == 2
+    assert "entry 1: 'human' must be a score from 0 to 1" in result.stderr
+
+
 def test_grade_needs_exactly_one_mode() -> None:
     result = run("grade")
     assert result.returncode == 2 and "exactly one of" in result.stderr
