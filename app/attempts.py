@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, insert, or_, select
@@ -54,25 +55,7 @@ def record_attempt(
     )
     session.add(attempt)
     session.flush()
-    # A row per key point and misconception, inserted in bulk: the unit of work's
-    # bookkeeping per object would cost more than the insert, inside the write lock.
-    number = question.number
-    connection = session.connection()
-    connection.execute(
-        insert(AttemptPoint),
-        [
-            {"attempt_id": attempt.id, "point_id": p.id, "question_number": number, "met": p.met}
-            for p in result.key_points
-        ],
-    )
-    if result.misconceptions:
-        connection.execute(
-            insert(AttemptMisconception),
-            [
-                {"attempt_id": attempt.id, "misconception_id": m.id, "question_number": number}
-                for m in result.misconceptions
-            ],
-        )
+    insert_result_rows(session, [(attempt.id, question.number, result)])
     return attempt
 
 
@@ -137,3 +120,27 @@ def get_own_attempt(session: Session, learner_id: int, attempt_id: int) -> Attem
     """Return an attempt only if it belongs to this learner."""
     attempt = session.get(Attempt, attempt_id)
     return attempt if attempt is not None and attempt.learner_id == learner_id else None
+
+
+def insert_result_rows(session: Session, graded: Sequence[tuple[int, int, GradeResult]]) -> None:
+    """Insert the key-point and misconception rows of graded attempts, in bulk.
+
+    Takes (attempt id, question number, result) triples: one for a new attempt, many for
+    a re-grade. In bulk because the unit of work's bookkeeping per object would cost more
+    than the insert, inside the write lock.
+    """
+    points = [
+        {"attempt_id": attempt_id, "point_id": p.id, "question_number": number, "met": p.met}
+        for attempt_id, number, result in graded
+        for p in result.key_points
+    ]
+    mistakes = [
+        {"attempt_id": attempt_id, "misconception_id": m.id, "question_number": number}
+        for attempt_id, number, result in graded
+        for m in result.misconceptions
+    ]
+    connection = session.connection()
+    if points:
+        connection.execute(insert(AttemptPoint), points)
+    if mistakes:
+        connection.execute(insert(AttemptMisconception), mistakes)

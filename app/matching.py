@@ -29,6 +29,8 @@ HARD_BREAK_RE = re.compile(r"[.!?;\u3002\uff01\uff1f]+(?:\s|$)|\n")
 # A comma or a colon ends a negation's reach but not a gap: "ragged tensors: rows of
 # different lengths" still links the name to its description.
 SOFT_BREAK_CHARS = ",:()\u2014\u2013\uff0c\uff1a"
+# A spaced hyphen works as a dash: "layers - the components - and ...".
+_SOFT_BREAK_RE = re.compile(f"[{re.escape(SOFT_BREAK_CHARS)}]| - ")
 CONTRAST_WORDS = frozenset(
     {"but", "whereas", "while", "whilst", "however", "although", "though", "unlike", "where"}
 )
@@ -207,11 +209,7 @@ def tokenize(
         if lower in CONTRAST_WORDS:
             clause += 1
         between = text[last_end : m.start()]
-        if (
-            clause != clause_before
-            or any(c in between for c in SOFT_BREAK_CHARS)
-            or " - " in between
-        ):
+        if clause != clause_before or (between and _SOFT_BREAK_RE.search(between)):
             soft += 1
             scope += 1
         elif lower in SCOPE_WORDS:
@@ -323,17 +321,46 @@ class Word:
     fuzzy: bool
 
 
+Option = tuple[Word, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Slot:
     """A place in a phrase: one of several options, each words that stand side by side."""
 
     gap: int
-    options: tuple[tuple[Word, ...], ...]
+    options: tuple[Option, ...]
     optional: bool
+    # The options by the stem of their first word, and those whose first word may take a
+    # typo by its first letter: a word of the answer is tried only against options it can
+    # start (grading tried every option at every word before, most of a long answer's time).
+    by_stem: dict[str, tuple[Option, ...]]
+    by_initial: dict[str, tuple[Option, ...]]
 
-    def first_stems(self) -> set[str]:
-        """Return the stems an option of this slot can start with."""
-        return {option[0].stem for option in self.options}
+    def candidates(self, token: Token, fuzzy: bool) -> tuple[Option, ...]:
+        """Return the options that could start at this word of the answer."""
+        exact = self.by_stem.get(token.stem, ())
+        if not fuzzy:
+            return exact
+        return exact + tuple(
+            o for o in self.by_initial.get(token.stem[:1], ()) if o[0].stem != token.stem
+        )
+
+
+def _slot_of(gap: int, options: tuple[Option, ...], optional: bool) -> Slot:
+    by_stem: dict[str, list[Option]] = {}
+    by_initial: dict[str, list[Option]] = {}
+    for option in options:
+        by_stem.setdefault(option[0].stem, []).append(option)
+        if option[0].fuzzy:
+            by_initial.setdefault(option[0].stem[:1], []).append(option)
+    return Slot(
+        gap,
+        options,
+        optional,
+        {k: tuple(v) for k, v in by_stem.items()},
+        {k: tuple(v) for k, v in by_initial.items()},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +374,7 @@ class Pattern:
 
     source: str
     slots: tuple[Slot, ...]
+    words: int
 
 
 def _word(text: str) -> Word:
@@ -374,13 +402,14 @@ def compile_pattern(source: str) -> Pattern:
             continue
         if GAP in "".join(texts):
             raise ValueError(f"pattern {source!r}: a choice cannot hold '...'")
-        slots.append(Slot(gap if slots else 0, options, len(options) < len(texts)))
+        slots.append(_slot_of(gap if slots else 0, options, len(options) < len(texts)))
         gap = 0
     if not slots:
         raise ValueError(f"pattern {source!r} has no words")
     if slots[0].optional:
         raise ValueError(f"pattern {source!r} cannot start with an optional choice")
-    return Pattern(source, tuple(slots))
+    words = sum(min(len(option) for option in slot.options) for slot in slots)
+    return Pattern(source, tuple(slots), words)
 
 
 @lru_cache(maxsize=262144)
@@ -468,7 +497,7 @@ def find_matches(
         span = _Matcher(pattern, tokens, first, strict, lenient=False).run()
         # A dictionary word may still be a typo inside a longer phrase whose other words
         # match exactly ("spare tensors" for "sparse tensors").
-        if span is None and _words(pattern) > 1:
+        if span is None and pattern.words > 1:
             span = _Matcher(pattern, tokens, first, strict, lenient=True).run()
         if span is None:
             continue
@@ -476,10 +505,6 @@ def find_matches(
         negated = _is_negated(tokens, first, last, used)
         found.append(Match(pattern.source, token.start, tokens[last].end, negated, first, last))
     return found
-
-
-def _words(pattern: Pattern) -> int:
-    return sum(min(len(option) for option in slot.options) for slot in pattern.slots)
 
 
 class _Matcher:
@@ -495,7 +520,8 @@ class _Matcher:
 
     def run(self) -> tuple[int, frozenset[int]] | None:
         """Return the last index and the indices used, or None when the pattern fails here."""
-        for option in self.pattern.slots[0].options:
+        token = self.tokens[self.first]
+        for option in self.pattern.slots[0].candidates(token, self._fuzzy(token)):
             placed = self._place(option, self.first, False)
             if placed is None:
                 continue
@@ -504,6 +530,10 @@ class _Matcher:
             if rest is not None:
                 return rest
         return None
+
+    def _fuzzy(self, token: Token, typo: bool = False) -> bool:
+        """Tell whether this word of the answer may match a phrase word with a typo."""
+        return not token.exact or (self.lenient and not typo)
 
     def _usable(self, index: int) -> bool:
         token = self.tokens[index]
@@ -535,7 +565,8 @@ class _Matcher:
         for candidate in range(position + 1, limit):
             if not self._usable(candidate):
                 break
-            for option in slot.options:
+            token = self.tokens[candidate]
+            for option in slot.candidates(token, self._fuzzy(token, typo)):
                 placed = self._place(option, candidate, typo)
                 if placed is None:
                     continue

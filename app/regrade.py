@@ -12,12 +12,12 @@ Grading is the slow part and needs no lock: ``grade_stored`` runs in a read tran
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.attempts import insert_result_rows
 from app.db import Database
 from app.grading import GradeResult, grade_answer
 from app.models import Attempt, AttemptMisconception, AttemptPoint, ScoreChange, utc_now
@@ -201,29 +201,6 @@ def _store(attempt: Attempt, question: Question, result: GradeResult, touched: b
     attempt.review_reason = result.review_reason
     if not touched:
         attempt.final_score, attempt.final_points = result.score, result.points
-
-
-def insert_result_rows(session: Session, graded: Sequence[tuple[int, int, GradeResult]]) -> None:
-    """Insert the key-point and misconception rows of graded attempts, in bulk.
-
-    Takes (attempt id, question number, result) triples; app.attempts.record_attempt writes
-    the same rows for one new attempt.
-    """
-    points = [
-        {"attempt_id": attempt_id, "point_id": p.id, "question_number": number, "met": p.met}
-        for attempt_id, number, result in graded
-        for p in result.key_points
-    ]
-    mistakes = [
-        {"attempt_id": attempt_id, "misconception_id": m.id, "question_number": number}
-        for attempt_id, number, result in graded
-        for m in result.misconceptions
-    ]
-    connection = session.connection()
-    if points:
-        connection.execute(insert(AttemptPoint), points)
-    if mistakes:
-        connection.execute(insert(AttemptMisconception), mistakes)
 
 
 def missing_questions(session: Session, bank: QuestionBank) -> list[Skipped]:

@@ -201,3 +201,13 @@ def test_the_button_previews_then_regrades(
     assert change.kind == "regrade" and change.instructor_id is not None
     history = instructor_client.get(f"/instructor/attempts/{aged['untouched']}").text
     assert "Re-graded" in history and "teacher@example.org" in history
+
+
+def test_grade_eval_from_db_measures_against_the_instructors_scores(
+    aged: dict[str, int], settings: Settings
+) -> None:
+    # The overridden and the reviewed Q3 attempts are judged; the orphan's question is gone.
+    result = run_cli(settings, "grade", "--from-db")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2].startswith("overall: n=2 ")
+    assert "instructors' scores" in result.stdout

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.agreement import Agreement, agreement
 from app.grading.grader import grade_answer
 from app.grading.result import GradeResult
-from app.models import Attempt, ScoreChange
+from app.labels import labelled_answers
 from app.questions import QuestionBank
 
 WORST_SHOWN = 10
@@ -74,18 +73,16 @@ def load_labelled(path: Path) -> list[Labelled]:
 
 
 def labelled_from_db(session: Session, bank: QuestionBank) -> list[Labelled]:
-    """Return every attempt an instructor settled, its counted score as the human score."""
-    touched = exists().where(ScoreChange.attempt_id == Attempt.id)
-    rows = session.execute(
-        select(Attempt.question_id, Attempt.text, Attempt.final_score).where(
-            or_(touched, Attempt.reviewed_at.is_not(None))
-        )
-    )
+    """Return every attempt an instructor judged, its counted score as the human score.
+
+    Answers to a question no longer loaded are left out; a renumbered question is found
+    by its id.
+    """
     numbers = {str(q.id): q.number for q in bank.questions.values()}
     return [
-        Labelled(numbers[qid], text, float(final), "database")
-        for qid, text, final in rows
-        if qid in numbers
+        Labelled(numbers[row.question_id], row.text, row.human, "instructors' scores")
+        for row in labelled_answers(session)
+        if row.question_id in numbers
     ]
 
 

@@ -7,7 +7,6 @@ English word list) and load on first use, never at import time.
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,8 @@ ENGLISH_SHARE = 0.7
 FOREIGN_SHARE = 0.45
 MIN_LETTERS = 12
 MIN_WORDS = 5
+# Han, kana and hangul.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -64,11 +65,10 @@ def detect_language(prose: str, terms: frozenset[str] = frozenset()) -> str:
     words = [w for w in _WORD.findall(prose) if w.lower() not in terms]
     if len(words) < MIN_WORDS:
         return ENGLISH
-    letters = [c for c in prose if c.isalpha()]
-    if len(letters) < MIN_LETTERS:
+    letters = sum(1 for c in prose if c.isalpha())
+    if letters < MIN_LETTERS:
         return ENGLISH
-    cjk = sum(1 for c in letters if _is_cjk(c))
-    if cjk / len(letters) > 0.3:
+    if len(_CJK.findall(prose)) / letters > 0.3:
         language, _ = _identifier().classify(prose)
         return str(language) if language in ("zh", "ja", "ko") else "zh"
     language, probability = _identifier().classify(prose)
@@ -80,11 +80,6 @@ def detect_language(prose: str, terms: frozenset[str] = frozenset()) -> str:
     if share < FOREIGN_SHARE or (share < ENGLISH_SHARE and probability >= WEAK_PROBABILITY):
         return str(language)
     return ENGLISH
-
-
-def _is_cjk(char: str) -> bool:
-    name = unicodedata.name(char, "")
-    return name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
 
 
 def warm() -> None:
