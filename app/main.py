@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from app.csrf import csrf_token
 from app.db import Database, open_database
 from app.demo_pool import DemoPool
 from app.errors import install_error_handlers
+from app.grading.language import warm as warm_grader
 from app.limits import BodySizeLimit
 from app.logs import AccessLog
 from app.metrics import install_metrics
@@ -51,6 +53,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError("The database schema is not up to date: run `tfquiz migrate`.")
     pool: DemoPool = app.state.pool
     pool.start()  # workers import TensorFlow in the background; serving starts at once
+    # The grader's language model and word list take about a second to load: load them
+    # beside serving, so the first answer does not wait (once per process).
+    threading.Thread(target=warm_grader, name="grader-warm-up", daemon=True).start()
     try:
         yield
     finally:
