@@ -56,3 +56,33 @@ def test_english_answers_rarely_need_review() -> None:
         c for c in english if grade_answer(BANK.questions[c["question"]], c["text"]).needs_review
     ]
     assert len(flagged) <= len(english) / 10, [c["text"][:40] for c in flagged]
+
+
+@pytest.mark.parametrize("number", sorted(BANK.questions))
+def test_padding_with_every_term_earns_little_and_goes_to_review(number: int) -> None:
+    question = BANK.questions[number]
+    filler = "This is an interesting question and the answer depends on many things."
+    phrases = [p.replace("...", "") for k in question.rubric.key_points for p in k.any_of]
+    padded = " ".join(f"{filler} Consider {phrase}." for phrase in phrases * 3)
+    assert len(padded.split()) > 1000
+    result = grade_answer(question, padded)
+    assert result.score <= 0.3
+    assert "padded" in result.flags and result.needs_review
+
+
+@pytest.mark.parametrize("number", sorted(BANK.questions))
+def test_pasted_reference_or_key_points_are_flagged_for_the_instructor(number: int) -> None:
+    question = BANK.questions[number]
+    for text in (
+        question.reference_markdown,
+        " ".join(point.text for point in question.rubric.key_points),
+    ):
+        result = grade_answer(question, text)
+        assert "copies-reference" in result.flags
+        assert result.needs_review and "reproduces the reference" in (result.review_reason or "")
+
+
+@pytest.mark.parametrize("number", sorted(BANK.questions))
+def test_the_question_pasted_back_earns_nothing(number: int) -> None:
+    question = BANK.questions[number]
+    assert grade_answer(question, question.prompt_markdown).score <= 0.1
