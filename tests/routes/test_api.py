@@ -40,7 +40,7 @@ def test_answer_is_graded_and_recorded(client: TestClient, session: Session) -> 
     body = response.json()
     assert body["recorded"] is True and body["score"] == 1.0
     assert (body["points"], body["max_points"], body["question"]) == (10.0, 10.0, 3)
-    assert all(point["met"] for point in body["key_points"])
+    assert all(point["met"] for point in body["key_points"] if not point["optional"])
     assert body["key_points"][1]["evidence"][0]["text"]
     stored = session.get(Attempt, body["attempt_id"])
     assert stored is not None and stored.text == GOOD_Q3 and stored.score == 1.0
@@ -49,7 +49,7 @@ def test_answer_is_graded_and_recorded(client: TestClient, session: Session) -> 
 def test_misconception_is_reported(client: TestClient) -> None:
     body = answer_api(client, 3, "Yes, both are int64 tensors.").json()
     assert body["score"] == 0
-    assert [m["id"] for m in body["misconceptions"]] == ["both-int64"]
+    assert [m["id"] for m in body["misconceptions"]] == ["same-result"]
     assert "tf.range defaults to int32" in body["feedback"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as markup
 import re
 import xml.etree.ElementTree as ET
 
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from tests.factories import answer_api
-from tests.test_analytics import WEAK, Klass, answer_as, make_class
+from tests.test_analytics import BANK, Q3_MISSED, WEAK, Klass, answer_as, make_class
 
 ROW_NAME = re.compile(r'<th scope="row"><a href="/instructor/learners/\d+">([^<]+)</a></th>')
 SVG = re.compile(r"<svg .*?</svg>", re.DOTALL)
@@ -38,7 +39,7 @@ def test_overview_shows_the_headline_figures(instructor_client: TestClient, klas
     assert "<dt>Mean total</dt><dd>9.5 / 110</dd>" in text
     assert '"/instructor/questions/1">Q1</a> <span class="dash-title">What is TensorFlow?' in text
     assert "−0.58" in text  # Q1's discrimination, with a true minus sign
-    assert "both-int64" in text  # Q3's most frequent misconception
+    assert "same-result" in text  # Q3's most frequent misconception
 
 
 def test_heat_map_cells_print_their_numbers(instructor_client: TestClient, klass: Klass) -> None:
@@ -140,8 +141,10 @@ def test_question_page_lists_every_key_point_and_misconception(
     assert "<dt>Median</dt><dd>50%</dd>" in text
     assert "<dt>Discrimination</dt><dd>−0.50</dd>" in text
     rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td>', text)
-    assert len(rows) == 5 and all(count == "2" for _, count in rows)
-    assert '<th scope="row">both-int64</th>' in text and "50%" in text
+    texts = {p.text: p.id for p in BANK.questions[3].rubric.key_points}
+    assert {texts[markup.unescape(t)]: int(count) for t, count in rows} == Q3_MISSED
+    assert len(rows) == 8
+    assert '<th scope="row">same-result</th>' in text and "50%" in text
     assert 'href="/instructor/?sort=q3&amp;order=asc"' in text
 
 
@@ -197,9 +200,9 @@ def test_overview_api_matches_the_page(instructor_client: TestClient, klass: Kla
     assert (q1["number"], q1["learners"], q1["attempts"]) == (1, 4, 5)
     assert (q1["median_score"], q1["facility"]) == (0.65, 0.575)
     assert q1["histogram"] == [1, 0, 0, 0, 0, 1, 0, 0, 1, 1]
-    assert len(q1["missed_points"]) == 7 and q1["missed_points"][0]["rate"] == 0.4
+    assert len(q1["missed_points"]) == 8 and q1["missed_points"][0]["rate"] == 0.4
     q3 = body["questions"][2]
-    assert q3["misconceptions"][0]["id"] == "both-int64"
+    assert q3["misconceptions"][0]["id"] == "same-result"
     assert q3["discrimination"] == -0.5
 
 

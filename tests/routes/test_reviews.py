@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from app.models import Attempt, Claim, ScoreChange
 from tests.factories import GOOD_Q3, answer_page, csrf, post_form, start
 
-# Meets three of Q3's five key points (weights 1+2+2 of 7): 7.14 points; misses values-equal.
-PARTIAL_Q3 = (
-    "No, they differ: tf.range(10) gives int32 while tf.constant(np.arange(10)) is int64 "
-    "from NumPy."
-)
+# Meets range-int32 (2) and the optional not-the-same (1) of Q3's full-marks weight 5: 6 points.
+# Misses the required arange-int64 and the optional values-equal and no-implicit-cast.
+PARTIAL_Q3 = "No, tf.range(10) gives int32."
+MISSED_Q3 = "tf.constant(np.arange(10)) keeps NumPy"  # arange-int64's text
+HINT_Q3 = "Which dtype does NumPy give np.arange(10), and does tf.constant keep it?"
 XSS = '<script>alert("x")</script><img src=x onerror="alert(1)">'
 
 
@@ -60,9 +60,10 @@ def test_review_page_shows_the_attempt(instructor_client: TestClient, learner: T
     attempt_id, _ = answer(learner)
     page = instructor_client.get(f"/instructor/attempts/{attempt_id}")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    for shown in ("Ada", "ada@example.org", "question 3", "7.14 / 10 points", "<mark"):
+    for shown in ("Ada", "ada@example.org", "question 3", "6 / 10 points", "<mark"):
         assert shown in page.text, shown
-    assert "tf.range(10) gives an int32 tensor." in page.text and "missed" in page.text
+    assert "tf.range(10) gives an int32 tensor" in page.text and "missed" in page.text
+    assert MISSED_Q3 in page.text  # the instructor sees missed points' texts at once
     assert "still the automatic one" in page.text
     missing = instructor_client.get("/instructor/attempts/999")
     assert missing.status_code == 404 and "There is no attempt 999." in missing.text
@@ -78,22 +79,22 @@ def test_overrides_count_keep_a_history_and_reach_the_learner(
     assert again.status_code == 303
 
     attempt, changes = stored(session, attempt_id)
-    assert (attempt.score, attempt.points) == (0.714, 7.14)  # the grader's own is kept
+    assert (attempt.score, attempt.points) == (0.6, 6.0)  # the grader's own is kept
     assert (attempt.final_score, attempt.final_points) == (0.95, 9.5)
     assert attempt.override_comment == "On a second reading: nearly full."
     chain = [(c.kind, c.old_score, c.new_score, c.comment) for c in changes]
     assert chain == [
-        ("override", 0.714, 0.8, "You also showed the values match."),
+        ("override", 0.6, 0.8, "You also showed the values match."),
         ("override", 0.8, 0.95, "On a second reading: nearly full."),
     ]
     assert all(c.instructor_id is not None and c.created_at is not None for c in changes)
 
     review = instructor_client.get(f"/instructor/attempts/{attempt_id}").text
-    assert "7.14 → 8" in review and "8 → 9.5" in review and "teacher@example.org" in review
+    assert "6 → 8" in review and "8 → 9.5" in review and "teacher@example.org" in review
     assert "Score set to 9.5 points." in review or "9.5 / 10 points" in review
 
     seen = learner.get(result).text
-    assert "9.5 / 10.0 points" in seen and "the automatic grade was 7.14 points" in seen
+    assert "9.5 / 10.0 points" in seen and "the automatic grade was 6.0 points" in seen
     assert "On a second reading: nearly full." in seen and "Score override" in seen
     assert attempt.created_at.strftime("%Y-%m-%d") in seen
     assert "9.5 / 10.0" in learner.get("/summary").text
@@ -125,7 +126,7 @@ def test_bad_overrides_explain_and_change_nothing(
     assert message in response.text
     assert f'value="{score}"' in response.text
     attempt, changes = stored(session, attempt_id)
-    assert (attempt.final_points, attempt.override_comment, changes) == (7.14, None, [])
+    assert (attempt.final_points, attempt.override_comment, changes) == (6.0, None, [])
 
 
 def test_the_json_override_needs_the_csrf_header(
@@ -139,7 +140,7 @@ def test_the_json_override_needs_the_csrf_header(
     done = instructor_client.post(url, json=body, headers=token)
     assert done.status_code == 200, done.text
     out = done.json()
-    assert (out["final_points"], out["final_score"], out["auto_score"]) == (6.5, 0.65, 0.714)
+    assert (out["final_points"], out["final_score"], out["auto_score"]) == (6.5, 0.65, 0.6)
     assert out["changed_by"] == "teacher@example.org"
     for bad, message in [
         ({"score": 11, "comment": "x"}, "cannot exceed"),
@@ -176,14 +177,14 @@ def test_an_accepted_claim_adds_the_point_and_the_learner_sees_it(
     assert accepted.status_code == 303
 
     attempt, changes = stored(session, attempt_id)
-    assert (attempt.final_score, attempt.final_points) == (0.8569, 8.57)  # 0.714 + 1/7
-    assert [(c.kind, c.old_score, c.new_score) for c in changes] == [("claim", 0.714, 0.8569)]
+    assert (attempt.final_score, attempt.final_points) == (0.8, 8.0)  # 0.6 + 1/5
+    assert [(c.kind, c.old_score, c.new_score) for c in changes] == [("claim", 0.6, 0.8)]
     seen = learner.get(result).text
-    assert "Claim accepted on" in seen and "+1.43 points" in seen and "8.57 / 10.0" in seen
+    assert "Claim accepted on" in seen and "+2 points" in seen and "8.0 / 10.0" in seen
     assert "Waiting for a decision (0)" in instructor_client.get("/instructor/claims").text
     twice = post_form(instructor_client, f"/instructor/claims/{claim_id}", decision, "/")
     assert twice.status_code == 422 and "already accepted" in twice.text
-    assert stored(session, attempt_id)[0].final_points == 8.57
+    assert stored(session, attempt_id)[0].final_points == 8.0
 
 
 def test_a_rejected_claim_keeps_the_score_and_shows_the_note(
@@ -195,13 +196,11 @@ def test_a_rejected_claim_keeps_the_score_and_shows_the_note(
     data = {"decision": "reject", "note": "You did not mention tf.cast or the error."}
     assert post_form(instructor_client, f"/instructor/claims/{claim_id}", data, "/").status_code
     attempt, changes = stored(session, attempt_id)
-    assert attempt.final_points == 7.14
-    assert [(c.kind, c.old_score, c.new_score) for c in changes] == [
-        ("claim-rejected", 0.714, 0.714)
-    ]
+    assert attempt.final_points == 6.0
+    assert [(c.kind, c.old_score, c.new_score) for c in changes] == [("claim-rejected", 0.6, 0.6)]
     seen = learner.get(result).text
     assert "Claim rejected on" in seen and "You did not mention tf.cast or the error." in seen
-    assert "7.14 / 10.0 points" in seen
+    assert "6.0 / 10.0 points" in seen
     decided = instructor_client.get("/instructor/claims").text
     assert "rejected" in decided and "You did not mention tf.cast or the error." in decided
 
@@ -256,7 +255,8 @@ def test_reference_answer_after_the_first_attempt_by_default(
     assert 'value="first" checked' in settings
     _, result = answer(learner)
     page = learner.get(result).text
-    assert REFERENCE in page and "7.14 / 10.0 points" in page
+    assert REFERENCE in page and "6.0 / 10.0 points" in page
+    assert MISSED_Q3 in page  # revealed with the reference answer
 
 
 def test_reference_answer_after_n_attempts(
@@ -268,7 +268,8 @@ def test_reference_answer_after_n_attempts(
     page = learner.get(first).text
     assert REFERENCE not in page
     assert "appears after 3 attempts at this question; 2 more to go" in page
-    assert "Missed:" in page and "7.14 / 10.0 points" in page  # score and feedback still show
+    assert "6.0 / 10.0 points" in page and HINT_Q3 in page  # score and hints still show
+    assert MISSED_Q3 not in page and "1 key point missed: its text appears with" in page
     assert 'name="justification"' not in page  # nothing to claim against yet
     refused = claim(learner, first, "values-equal", "Same values.")
     assert refused.status_code == 422 and "once the reference answer is shown" in refused.text
@@ -276,6 +277,7 @@ def test_reference_answer_after_n_attempts(
     assert "1 more to go" in learner.get(first).text
     _, third = answer(learner)
     assert REFERENCE in learner.get(third).text and REFERENCE in learner.get(first).text
+    assert MISSED_Q3 in learner.get(first).text  # the missed point's text comes with it
 
 
 def test_reference_answer_only_once_released(
