@@ -9,16 +9,28 @@ learners who have a counted attempt at it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, SQLColumnExpression, Subquery, case, func, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    SQLColumnExpression,
+    Subquery,
+    and_,
+    case,
+    func,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.attempts import counted
 from app.models import Attempt, AttemptMisconception, AttemptPoint, Learner
 from app.reviews import get_count_practice
+from app.schema import Question
 
 BINS = 10
 SORT_NAME, SORT_TOTAL = "name", "total"
@@ -121,20 +133,47 @@ class Analysis:
     questions: dict[str, QuestionFigures]
 
 
-def analyse(session: Session, numbers: dict[str, int], top: int | None = None) -> Analysis:
+def optional_points(questions: Iterable[Question]) -> dict[int, list[str]]:
+    """Return each question's optional key points, by question number."""
+    return {
+        q.number: [p.id for p in q.rubric.key_points if p.optional]
+        for q in questions
+        if any(p.optional for p in q.rubric.key_points)
+    }
+
+
+def analyse(
+    session: Session,
+    numbers: dict[str, int],
+    top: int | None = None,
+    optional: Mapping[int, Collection[str]] | None = None,
+) -> Analysis:
     """Return the class figures and the item analysis of each question.
 
     ``numbers`` maps the id of every question in the quiz to its number (a learner's total
     spans them all); ``top`` keeps only the most frequent missed key points and
-    misconceptions of each question.
+    misconceptions of each question. A point in ``optional`` (by question number) is never
+    "missed": a complete answer need not make it, as the learner's own page says.
     """
     figures = {qid: QuestionFigures(qid) for qid in numbers}
     overall = _add_moments(session, list(numbers), figures)
     # The per-point and misconception rows carry the question's number, not its id.
     by_number = {number: figures[qid] for qid, number in numbers.items()}
     point, mistake = AttemptPoint, AttemptMisconception
+    beyond = [
+        and_(point.question_number == number, point.point_id.in_(ids))
+        for number, ids in (optional or {}).items()
+        if ids
+    ]
+    required = [not_(or_(*beyond))] if beyond else []
     missed = _counts(
-        session, point.question_number, point.point_id, list(by_number), top, point.met.is_(False)
+        session,
+        point.question_number,
+        point.point_id,
+        list(by_number),
+        top,
+        point.met.is_(False),
+        *required,
     )
     found = _counts(
         session, mistake.question_number, mistake.misconception_id, list(by_number), top

@@ -27,6 +27,7 @@ FUNCTION_WORDS = frozenset(
 )  # fmt: skip
 KEYWORD_LIST_RATIO = 0.1
 KEYWORD_LIST_MIN_GLUE = 2
+KEYWORD_LIST_SHORT = 8
 # Words that predicate one term of another: "the GPU *is the* numpy *of the* graph".
 LINK_WORDS = frozenset({"is", "are", "was", "were", "be", "of", "across", "becomes", "means"})
 GLUE_WORDS = FUNCTION_WORDS | LINK_WORDS | {"across", "over", "onto", "via", "per"}
@@ -62,7 +63,9 @@ def is_keyword_list(tokens: Sequence[Token]) -> bool:
     if len(tokens) < 3:
         return False
     glue = sum(1 for token in tokens if token.text.lower() in FUNCTION_WORDS)
-    return glue < KEYWORD_LIST_MIN_GLUE or glue / len(tokens) < KEYWORD_LIST_RATIO
+    # A short sentence needs one verb or article to be a sentence: "Yes, both are int64."
+    needed = KEYWORD_LIST_MIN_GLUE if len(tokens) >= KEYWORD_LIST_SHORT else 1
+    return glue < needed or glue / len(tokens) < KEYWORD_LIST_RATIO
 
 
 def is_no_answer(text: str) -> bool:

@@ -23,6 +23,7 @@ from app.analytics import (
     QuestionFigures,
     analyse,
     matrix_rows,
+    optional_points,
 )
 from app.attempts import Progress, progress_by_question
 from app.auth import InstructorDep, require_instructor
@@ -215,7 +216,7 @@ def dashboard(
     """Show the class: headline figures, the sortable score matrix and item analysis."""
     chosen = parse_sort(bank, sort, order)
     numbers = {str(q.id): q.number for q in bank.ordered()}
-    analysis = analyse(session, numbers, top=TOP)
+    analysis = analyse(session, numbers, top=TOP, optional=optional_points(bank.ordered()))
     overall, figures = analysis.overall, analysis.questions
     pages = max(1, math.ceil(overall.learners / PAGE_SIZE))
     page = min(page, pages)
@@ -248,7 +249,7 @@ def question_detail(
 ) -> Response:
     """Show one question's analysis: every key point and misconception with its counts."""
     numbers = {str(q.id): q.number for q in bank.ordered()}
-    figures = analyse(session, numbers).questions
+    figures = analyse(session, numbers, optional=optional_points(bank.ordered())).questions
     row = question_row(question, figures[str(question.id)], large=True, complete=True)
     return render(request, "instructor/question.html", instructor=instructor, row=row)
 
@@ -375,7 +376,7 @@ class OverviewOut(BaseModel):
 def overview_api(bank: BankDep, session: ReadSession) -> OverviewOut:
     """Return the dashboard's figures: learners, attempts, mean score and per-question stats."""
     numbers = {str(q.id): q.number for q in bank.ordered()}
-    analysis = analyse(session, numbers)
+    analysis = analyse(session, numbers, optional=optional_points(bank.ordered()))
     overall, figures = analysis.overall, analysis.questions
     questions = [stats_out(q, figures[str(q.id)]) for q in bank.ordered()]
     return OverviewOut(

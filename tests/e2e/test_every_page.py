@@ -49,12 +49,17 @@ PAGES: dict[str, tuple[str | None, str]] = {
     "learner": ("instructor", "/instructor/learners/{learner}"),
     "attempt": ("instructor", "/instructor/attempts/{attempt}"),
     "claims": ("instructor", "/instructor/claims"),
+    "review": ("instructor", "/instructor/review"),
+    "agreement": ("instructor", "/instructor/agreement"),
+    "groups": ("instructor", "/instructor/questions/3/groups"),
+    "regrade": ("instructor", "/instructor/regrade"),
     "settings": ("instructor", "/instructor/settings"),
     "password": ("instructor", "/instructor/password"),
     "playground": ("instructor", "/instructor/playground/3/1"),
     "error": (None, "/questions/99"),
 }
 STATUS = {"error": 404, "setup": 403}
+FRENCH_Q3 = "Non : tf.range(10) donne des entiers int32, alors que np.arange(10) donne des int64."
 # The innermost elements that reach past the right edge, outside any scrolling box.
 WIDE_ELEMENTS = """(edge) => {
   const wide = (el) => el.getBoundingClientRect().right > edge + 0.5;
@@ -71,7 +76,18 @@ WIDE_ELEMENTS = """(edge) => {
     .filter((el) => wide(el) && !clipped(el) && ![...el.children].some(wide))
     .slice(0, 8).map((el) => name(el) + " " + Math.round(el.getBoundingClientRect().right) + "px");
 }"""
-DESKTOP_SHOTS = ("start", "home", "result", "summary", "dashboard", "learner", "attempt", "claims")
+DESKTOP_SHOTS = (
+    "start",
+    "home",
+    "result",
+    "summary",
+    "dashboard",
+    "learner",
+    "attempt",
+    "claims",
+    "review",
+    "agreement",
+)
 PHONE_SHOTS = ("start", "question", "result", "summary", "dashboard", "attempt")
 DARK_SHOTS = ("result", "dashboard")
 
@@ -109,6 +125,10 @@ def seeded(browser: Browser, site: Site) -> Any:
             for number in range(1, 12):
                 if (number + index) % 5:  # everyone skips a few questions
                     answer_as(client, name, number, labels)
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        # An answer in French: provisional, so the review queue has one to show.
+        body = {"learner": "Marie Curie", "text": FRENCH_Q3}
+        client.post("/api/questions/3/answers", json=body).raise_for_status()
     with httpx.Client(base_url=site.url, timeout=90) as client:
         demos = client.get("/api/questions/3").raise_for_status().json()["demos"]
         for demo in demos:  # cached outputs for the question, result and presenter pages
