@@ -56,6 +56,9 @@ SCOPE_WORDS = frozenset(
     }
 )
 # "avoid" and "lack" flip a statement too: "don't avoid side effects" asserts nothing.
+# Words after which a sentence gives a reason or a consequence, a statement of its own;
+# "when" and "if" stay inside: "a function when the loss is simple" is one statement.
+REASON_WORDS = frozenset({"because", "since", "so", "therefore", "thus", "hence"})
 NEGATORS = frozenset(
     {
         "not",
@@ -147,6 +150,9 @@ class Token:
     exact: bool = False
     skip: bool = False
     code: bool = False
+    # A clause cut where a new statement opens ("because", "which"), not at commas: a
+    # phrase's gap never reaches from one statement into the next.
+    statement: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +202,7 @@ def tokenize(
     """
     breaks = [m.start() for m in HARD_BREAK_RE.finditer(text)]
     tokens: list[Token] = []
-    clause = soft = scope = 0
+    clause = soft = scope = statement = 0
     next_break = 0
     last_end = 0
     for m in TOKEN_RE.finditer(text):
@@ -209,11 +215,15 @@ def tokenize(
         if lower in CONTRAST_WORDS:
             clause += 1
         between = text[last_end : m.start()]
+        if clause != clause_before:
+            statement += 1
         if clause != clause_before or (between and _SOFT_BREAK_RE.search(between)):
             soft += 1
             scope += 1
         elif lower in SCOPE_WORDS:
             scope += 1
+        if lower in REASON_WORDS and clause == clause_before:
+            statement += 1
         tokens.append(
             Token(
                 word,
@@ -225,6 +235,7 @@ def tokenize(
                 is_negator(word),
                 scope,
                 _is_exact(word, known),
+                statement=statement,
             )
         )
         last_end = m.end()
@@ -517,6 +528,7 @@ class _Matcher:
         self.strict, self.lenient = strict, lenient
         self.clause = tokens[first].clause
         self.soft = tokens[first].soft_clause
+        self.statement = tokens[first].statement
 
     def run(self) -> tuple[int, frozenset[int]] | None:
         """Return the last index and the indices used, or None when the pattern fails here."""
@@ -537,7 +549,7 @@ class _Matcher:
 
     def _usable(self, index: int) -> bool:
         token = self.tokens[index]
-        if token.clause != self.clause or token.skip:
+        if token.clause != self.clause or token.statement != self.statement or token.skip:
             return False
         return not self.strict or token.soft_clause == self.soft
 

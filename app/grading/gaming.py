@@ -25,9 +25,12 @@ FUNCTION_WORDS = frozenset(
         "means", "need", "needs", "where", "while", "whereas", "but", "not", "no",
     )
 )  # fmt: skip
-KEYWORD_LIST_RATIO = 0.1
-KEYWORD_LIST_MIN_GLUE = 2
-KEYWORD_LIST_SHORT = 8
+# Prose of at least this many words is a bare list when fewer than this share of its items
+# explain anything.
+KEYWORD_LIST_MIN_WORDS = 3
+KEYWORD_LIST_SHARE = 1 / 3
+_ITEM_BREAK = re.compile(r"[,;\n\u3001\uff0c]+")
+_RELATION = re.compile(r"->|=>|\u2192|=|:|\(|\+|\bvs\b|\bvia\b|\bversus\b", re.IGNORECASE)
 # Words that predicate one term of another: "the GPU *is the* numpy *of the* graph".
 LINK_WORDS = frozenset({"is", "are", "was", "were", "be", "of", "across", "becomes", "means"})
 GLUE_WORDS = FUNCTION_WORDS | LINK_WORDS | {"across", "over", "onto", "via", "per"}
@@ -36,8 +39,8 @@ SALAD_LINKS = 4
 SALAD_COPULAS = 2
 COPULAS = frozenset({"is", "are", "was", "were", "be", "becomes", "means"})
 # Or a sentence where most words belong to phrases of this many different key points.
-SALAD_POINTS = 4
-SALAD_TERM_SHARE = 0.5
+SALAD_POINTS = 5
+SALAD_TERM_SHARE = 0.6
 # An answer this much longer than the reference answer is padded: credit then comes from
 # its best sentences, up to the budget.
 PADDING_FACTOR = 3.0
@@ -58,14 +61,25 @@ NO_ANSWER_RE = re.compile(
 )
 
 
-def is_keyword_list(tokens: Sequence[Token]) -> bool:
-    """Tell whether prose is a bare list of terms rather than explanation."""
-    if len(tokens) < 3:
+def is_keyword_list(prose: str) -> bool:
+    """Tell whether prose is a bare list of terms rather than explanation.
+
+    The prose is cut into items at commas, semicolons and line breaks; an item explains
+    when it has a function word or a relation written as a symbol ("int32 -> tf.range",
+    "autodiff via GradientTape", "Others: PyTorch"). Terse notes explain; "numpy, GPU,
+    autodiff, PyTorch" does not.
+    """
+    items = [TOKEN_RE.findall(item) for item in _ITEM_BREAK.split(prose)]
+    items = [words for words in items if words]
+    if sum(len(words) for words in items) < KEYWORD_LIST_MIN_WORDS:
         return False
-    glue = sum(1 for token in tokens if token.text.lower() in FUNCTION_WORDS)
-    # A short sentence needs one verb or article to be a sentence: "Yes, both are int64."
-    needed = KEYWORD_LIST_MIN_GLUE if len(tokens) >= KEYWORD_LIST_SHORT else 1
-    return glue < needed or glue / len(tokens) < KEYWORD_LIST_RATIO
+    pieces = [piece for piece in _ITEM_BREAK.split(prose) if TOKEN_RE.search(piece)]
+    explaining = sum(
+        1
+        for piece, words in zip(pieces, items, strict=True)
+        if _RELATION.search(piece) or any(w.lower() in FUNCTION_WORDS for w in words)
+    )
+    return explaining / len(items) < KEYWORD_LIST_SHARE
 
 
 def is_no_answer(text: str) -> bool:

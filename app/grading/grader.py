@@ -85,7 +85,6 @@ def _grade(question: Question, reading: Reading) -> GradeResult:
     if salad:
         flags.append(WORD_SALAD)
         found = [_drop_sentences(f, tokens, salad) for f in found]
-    words = [t for t in reading.live if not t.code]
     no_answer = gaming.is_no_answer(reading.text[_first_live(reading) :])
     reference_words = len(question.reference_markdown.split())
     if gaming.is_padded(len(reading.live), reference_words):
@@ -108,7 +107,7 @@ def _grade(question: Question, reading: Reading) -> GradeResult:
             score = min(score, misconception.cap)
     language = ENGLISH if no_answer else detect_language(reading.prose, _terms(question))
     # Function words are English ones: another language's prose is no list of terms.
-    keyword_list = rubric.explain and language == ENGLISH and gaming.is_keyword_list(words)
+    keyword_list = rubric.explain and language == ENGLISH and gaming.is_keyword_list(reading.prose)
     if keyword_list:
         flags.append(KEYWORD_LIST)
         score = min(score, rubric.keyword_cap)

@@ -162,7 +162,13 @@ def _pair_outputs(
         for output in (n for n, call in owner.items() if call == number and n in by_line):
             last = by_line[number][-1]
             ordered.extend(
-                replace(t, clause=last.clause, soft_clause=last.soft_clause, scope=last.scope)
+                replace(
+                    t,
+                    clause=last.clause,
+                    soft_clause=last.soft_clause,
+                    scope=last.scope,
+                    statement=last.statement,
+                )
                 for t in by_line[output]
                 if not t.text.isdigit()
             )

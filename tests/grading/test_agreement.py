@@ -61,6 +61,14 @@ def test_auto_scores_agree_with_real_learners() -> None:
     assert sum(g.result.needs_review for g in graded) <= len(graded) / 10
 
 
+def test_auto_scores_agree_with_our_own_learner_style_answers() -> None:
+    graded = grade_all(BANK, load_labelled(Path(__file__).resolve().parent / "own-answers.yaml"))
+    stats = measure(graded)
+    assert stats.spearman is not None and stats.spearman >= 0.85
+    assert stats.mae is not None and stats.mae <= 0.13
+    assert stats.over + stats.under <= len(graded) / 20
+
+
 def test_bad_labelled_files_are_refused_clearly(tmp_path: Path) -> None:
     cases = {
         "a.yaml": ("- {question: 3, text: hi, human: 2}", "'human' must be a score from 0 to 1"),
