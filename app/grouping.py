@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from app.matching import stem_word
+from app.tokens import stem_word
 
 WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
 # A phrase never spans a sentence or a clause ("int32. Eager" is not a pair), but a dot

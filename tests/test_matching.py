@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.matching import compile_pattern, find_matches, tokenize
+from app.matching import compile_pattern, find_matches
+from app.tokens import tokenize
 
 
 def matched(pattern: str, text: str) -> list[tuple[str, bool]]:

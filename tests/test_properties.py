@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from app.config import PROJECT_ROOT
 from app.grading import grade_answer
-from app.matching import tokenize
 from app.questions import FileInvalid, load_folder, parse_question
+from app.tokens import tokenize
 from tests.test_questions import VALID
 
 BANK = load_folder(PROJECT_ROOT / "questions")

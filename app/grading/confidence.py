@@ -25,7 +25,7 @@ from app.grading.result import (
     MisconceptionResult,
     PointResult,
 )
-from app.matching import IDENTIFIERS, Token, stem_word
+from app.tokens import IDENTIFIERS, Token, stem_word
 
 LANGUAGE_NAMES = {
     "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese",

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from app.grading.reading import word_grams
-from app.matching import TOKEN_RE, Token, stem_word
+from app.tokens import TOKEN_RE, Token, stem_word
 
 # Words that glue a sentence together; an answer almost without them is a bare list of terms.
 FUNCTION_WORDS = frozenset(

@@ -23,17 +23,9 @@ from app.grading.result import (
     MisconceptionResult,
     PointResult,
 )
-from app.matching import (
-    TOKEN_RE,
-    Match,
-    Token,
-    TokenIndex,
-    compile_pattern,
-    expand_phrase,
-    find_matches,
-    stem_word,
-)
+from app.matching import Match, TokenIndex, compile_pattern, expand_phrase, find_matches
 from app.schema import KeyPoint, Question
+from app.tokens import TOKEN_RE, Token, stem_word
 
 BANDS = (
     (0.85, "Excellent: you covered the key points."),

@@ -15,14 +15,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from app.grading.language import is_english_word
-from app.matching import (
-    TOKEN_RE,
-    Token,
-    compile_pattern,
-    find_matches,
-    tokenize,
-)
+from app.matching import compile_pattern, find_matches
 from app.schema import Question
+from app.tokens import TOKEN_RE, Token, tokenize
 
 # Phrases that take back everything said before them.
 RETRACTION_RE = re.compile(
