@@ -17,7 +17,7 @@ from functools import lru_cache
 from app.grading.language import is_english_word
 from app.matching import compile_pattern, find_matches
 from app.schema import Question
-from app.tokens import TOKEN_RE, Token, tokenize
+from app.tokens import HARD_BREAK_RE, TOKEN_RE, Token, tokenize
 
 # Phrases that take back everything said before them.
 RETRACTION_RE = re.compile(
@@ -74,7 +74,10 @@ def read_answer(question: Question, text: str, cut: int = 0) -> Reading:
     lines = _lines(text)
     code = [(start, end) for start, end, is_code in lines if is_code]
     cut = max(cut, _last_retraction(text))
-    tokens = [_flag(t, _inside(t.start, code), t.start < cut) for t in tokens]
+    asked = _questions(text)
+    tokens = [
+        _flag(t, _inside(t.start, code), t.start < cut or _inside(t.start, asked)) for t in tokens
+    ]
     tokens = _pair_outputs(tokens, text, lines)
     tokens = _mask_phrases(tokens, rubric.ignore)
     tokens, restated = _mask_restatements(tokens, question.prompt_markdown)
@@ -168,6 +171,19 @@ def _pair_outputs(
                 if not t.text.isdigit()
             )
     return ordered
+
+
+_ASKED = re.compile(r"\?+(?=\s|$)")
+
+
+def _questions(text: str) -> list[tuple[int, int]]:
+    """Return the spans of the sentences that ask rather than state ("Is tf.range int32?")."""
+    ends = [m.end() for m in HARD_BREAK_RE.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for mark in _ASKED.finditer(text):
+        start = max((end for end in ends if end <= mark.start()), default=0)
+        spans.append((start, mark.end()))
+    return spans
 
 
 def _flag(token: Token, code: bool, skip: bool) -> Token:
