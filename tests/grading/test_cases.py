@@ -51,7 +51,8 @@ def test_each_reference_answer_scores_full_marks(number: int) -> None:
 
 
 def test_english_answers_rarely_need_review() -> None:
-    english = [c for c in CASES if c.get("kind") != "language"] + EXPERTS
+    # Gaming attempts may well go to review; answers in other languages must.
+    english = [c for c in CASES if c.get("kind") not in ("language", "gaming")] + EXPERTS
     flagged = [
         c for c in english if grade_answer(BANK.questions[c["question"]], c["text"]).needs_review
     ]
