@@ -43,6 +43,7 @@ from app.static import FingerprintedStatic, url_for_with_static
 logger = logging.getLogger("tfquiz")
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
+WARM_UP_DELAY_S = 2.0
 
 
 @asynccontextmanager
@@ -53,12 +54,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError("The database schema is not up to date: run `tfquiz migrate`.")
     pool: DemoPool = app.state.pool
     pool.start()  # workers import TensorFlow in the background; serving starts at once
-    # The grader's language model and word list take about a second to load: load them
-    # beside serving, so the first answer does not wait (once per process).
-    threading.Thread(target=warm_grader, name="grader-warm-up", daemon=True).start()
+    # The grader's word list takes a fraction of a second to load: load it beside serving,
+    # once the first pages are out (bench/web_start.py: loading it at once delayed the first
+    # page by 200-300 ms), so that the first answer does not wait for it either.
+    warm_up = threading.Timer(WARM_UP_DELAY_S, warm_grader, kwargs={"freeze": True})
+    warm_up.name, warm_up.daemon = "grader-warm-up", True
+    warm_up.start()
     try:
         yield
     finally:
+        warm_up.cancel()
         pool.close()
         database.engine.dispose()
 
