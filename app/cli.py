@@ -17,7 +17,7 @@ from app.config import Settings
 from app.questions import QuestionBank, load_folder
 
 if TYPE_CHECKING:
-    from app.demo_pool import RunOutcome
+    from app.demos.pool import RunOutcome
     from app.schema import Demo
 
 cli = typer.Typer(help="tfquiz: a self-grading TensorFlow quiz.", no_args_is_help=True)
@@ -296,7 +296,7 @@ def demo(
     ] = None,
 ) -> None:
     """Run a question's demos in the terminal on a TensorFlow worker, streaming the output."""
-    from app.demo_pool import DemoPool
+    from app.demos.pool import DemoPool
 
     settings = Settings()
     bank = _bank(settings)
@@ -327,7 +327,7 @@ def _echo_output(stream: str, text: str) -> None:
 
 def _report(outcome: RunOutcome, item: Demo) -> bool:
     """Print a run's value, error and claims; return whether it failed."""
-    from app.expectations import check_expectations
+    from app.demos.expectations import check_expectations
 
     if outcome.value is not None:
         typer.secho(f"→ {outcome.value}", fg="green")
@@ -350,8 +350,8 @@ def verify(
     path: Annotated[Path | None, typer.Argument(help="Folder of question files.")] = None,
 ) -> None:
     """Run every demo and report, question by question, whether the answer key holds."""
-    from app.demo_pool import DemoPool
-    from app.expectations import check_expectations
+    from app.demos.expectations import check_expectations
+    from app.demos.pool import DemoPool
 
     settings = Settings()
     if path is not None:

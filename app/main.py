@@ -14,17 +14,13 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app import __version__
 from app.config import PROJECT_ROOT, Settings
-from app.csrf import csrf_token
 from app.db import Database, open_database
-from app.demo_pool import DemoPool
-from app.errors import install_error_handlers
+from app.demos.pool import DemoPool
 from app.grading.language import warm as warm_grader
-from app.limits import BodySizeLimit
 from app.logs import AccessLog
 from app.metrics import install_metrics
 from app.migrate import pending_revisions
 from app.questions import load_folder
-from app.rendering import highlight_css
 from app.routes import (
     api,
     demos,
@@ -37,8 +33,12 @@ from app.routes import (
     playground,
     quiz,
 )
-from app.security_headers import SecurityHeaders
-from app.static import FingerprintedStatic, url_for_with_static
+from app.web.csrf import csrf_token
+from app.web.errors import install_error_handlers
+from app.web.limits import BodySizeLimit
+from app.web.rendering import highlight_css
+from app.web.security_headers import SecurityHeaders
+from app.web.static import FingerprintedStatic, url_for_with_static
 
 logger = logging.getLogger("tfquiz")
 TEMPLATES_DIR = PROJECT_ROOT / "templates"

@@ -33,7 +33,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.demo_pool import DemoPool, PoolBusy, RunOutcome
+from app.demos.pool import DemoPool, PoolBusy, RunOutcome
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"  # one label for every unknown path, so scanners add no series

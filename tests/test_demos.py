@@ -145,7 +145,7 @@ def test_a_snippet_exception_is_a_readable_traceback(demo_client: TestClient) ->
     assert result["error"]["type"] == "ValueError" and result["error"]["message"] == "bad value"
     traceback = result["error"]["traceback"]
     assert 'File "<demo>", line 2, in inner' in traceback and "raise ValueError" in traceback
-    assert "app/worker.py" not in traceback
+    assert "app/demos/worker.py" not in traceback
 
 
 def test_an_endless_loop_is_stopped_and_the_next_run_works(demo_client: TestClient) -> None:

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import PROJECT_ROOT, Settings
+from app.demos.sandbox import bwrap_problem
 from app.main import create_app
-from app.sandbox import bwrap_problem
 from tests.databases import fresh_database_url, migrate
 from tests.factories import answer_api
 

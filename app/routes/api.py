@@ -10,7 +10,11 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from app import submissions
-from app.deps import (
+from app.learners import NameTaken
+from app.reveals import LearnerResult
+from app.schema import Question
+from app.validation import InvalidText
+from app.web.deps import (
     LEARNER_KEY,
     BankDep,
     DatabaseDep,
@@ -19,13 +23,9 @@ from app.deps import (
     client_address,
     session_cookie_invalid,
 )
-from app.errors import documented
-from app.learners import NameTaken
-from app.rendering import render_markdown
-from app.responses import model_response
-from app.reveals import LearnerResult
-from app.schema import Question
-from app.validation import InvalidText
+from app.web.errors import documented
+from app.web.rendering import render_markdown
+from app.web.responses import model_response
 
 router = APIRouter(prefix="/api", tags=["quiz"])
 

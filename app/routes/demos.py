@@ -18,11 +18,13 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from app.csrf import csrf_token, require_csrf
 from app.db import Database
-from app.demo_pool import DemoPool, PoolBusy
-from app.demos import DemoResult, find_cached, find_cached_all, run_live
-from app.deps import (
+from app.demos.pool import DemoPool, PoolBusy
+from app.demos.runs import DemoResult, find_cached, find_cached_all, run_live
+from app.ratelimit import take
+from app.schema import Demo, Question
+from app.web.csrf import csrf_token, require_csrf
+from app.web.deps import (
     BankDep,
     DatabaseDep,
     LearnerDep,
@@ -31,11 +33,9 @@ from app.deps import (
     ReadSession,
     client_address,
 )
-from app.errors import documented
-from app.ratelimit import take
-from app.rendering import render_code, render_markdown
-from app.responses import model_response
-from app.schema import Demo, Question
+from app.web.errors import documented
+from app.web.rendering import render_code, render_markdown
+from app.web.responses import model_response
 
 router = APIRouter()
 ERRORS = documented(404, 413, 422, 429, 503)

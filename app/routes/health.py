@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import __version__
-from app.deps import BankDep, DatabaseDep, PoolDep
+from app.web.deps import BankDep, DatabaseDep, PoolDep
 
 router = APIRouter(tags=["health"])
 NO_STORE = {"Cache-Control": "no-store"}

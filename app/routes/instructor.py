@@ -26,16 +26,16 @@ from app.analytics import (
     optional_points,
 )
 from app.attempts import Progress, progress_by_question
-from app.auth import InstructorDep, require_instructor
 from app.charts import histogram_svg
-from app.csrf import require_csrf
-from app.deps import BankDep, QuestionDep, ReadSession
-from app.errors import INSTRUCTOR_API_ERRORS
 from app.models import Attempt, Learner
 from app.questions import QuestionBank
 from app.review_queue import queue_size
 from app.routes.instructor_auth import page as render
 from app.schema import Question
+from app.web.auth import InstructorDep, require_instructor
+from app.web.csrf import require_csrf
+from app.web.deps import BankDep, QuestionDep, ReadSession
+from app.web.errors import INSTRUCTOR_API_ERRORS
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],

@@ -8,14 +8,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from app.auth import (
-    INSTRUCTOR_COOKIE,
-    InstructorDep,
-    MaybeInstructorDep,
-    set_instructor_cookie,
-)
-from app.csrf import require_csrf
-from app.deps import DatabaseDep, SettingsDep, client_address
 from app.instructors import (
     authenticate,
     change_password,
@@ -28,6 +20,14 @@ from app.instructors import (
 )
 from app.ratelimit import forget_failures, login_wait_seconds, record_failure
 from app.validation import InvalidText
+from app.web.auth import (
+    INSTRUCTOR_COOKIE,
+    InstructorDep,
+    MaybeInstructorDep,
+    set_instructor_cookie,
+)
+from app.web.csrf import require_csrf
+from app.web.deps import DatabaseDep, SettingsDep, client_address
 
 router = APIRouter(prefix="/instructor", dependencies=[Depends(require_csrf)])
 WRONG = "Wrong email or password."

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.agreement import MARGIN, Agreement
-from app.auth import InstructorDep, require_instructor
-from app.csrf import require_csrf
-from app.deps import BankDep, DatabaseDep, ReadSession, describe_range
-from app.errors import INSTRUCTOR_API_ERRORS
 from app.labels import agreement_report
 from app.questions import QuestionBank
 from app.regrade import regrade
 from app.routes.instructor_auth import page
+from app.web.auth import InstructorDep, require_instructor
+from app.web.csrf import require_csrf
+from app.web.deps import BankDep, DatabaseDep, ReadSession, describe_range
+from app.web.errors import INSTRUCTOR_API_ERRORS
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],

@@ -8,10 +8,6 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from app.auth import InstructorDep, require_instructor
-from app.csrf import require_csrf
-from app.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
-from app.errors import INSTRUCTOR_API_ERRORS
 from app.grouping import group_answers
 from app.models import Attempt, Instructor
 from app.questions import QuestionBank
@@ -20,6 +16,10 @@ from app.reviews import clean_comment, format_points, parse_points
 from app.routes.instructor_auth import page
 from app.schema import Question
 from app.validation import InvalidText
+from app.web.auth import InstructorDep, require_instructor
+from app.web.csrf import require_csrf
+from app.web.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
+from app.web.errors import INSTRUCTOR_API_ERRORS
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],

@@ -10,14 +10,9 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from app.auth import InstructorDep, require_instructor
-from app.csrf import require_csrf
-from app.deps import BankDep, DatabaseDep, ReadSession
-from app.errors import INSTRUCTOR_API_ERRORS
 from app.exports import export_filename, export_stream
 from app.grading import GradeResult
 from app.models import Attempt, Claim, Instructor
-from app.rendering import mark_answer
 from app.reviews import (
     claim_queue,
     claims_for_attempt,
@@ -34,6 +29,11 @@ from app.reviews import (
 )
 from app.routes.instructor_auth import page
 from app.validation import InvalidText
+from app.web.auth import InstructorDep, require_instructor
+from app.web.csrf import require_csrf
+from app.web.deps import BankDep, DatabaseDep, ReadSession
+from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.rendering import mark_answer
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],

@@ -13,11 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from app.auth import InstructorDep, require_instructor
-from app.csrf import require_csrf
-from app.demo_pool import DemoPool
-from app.deps import DatabaseDep, PoolDep, QuestionDep, ReadSession, SettingsDep, client_address
-from app.playground import (
+from app.demos.playground import (
     MAX_CODE_CHARS,
     OFF_MESSAGE,
     RECENT,
@@ -28,9 +24,13 @@ from app.playground import (
     recent_runs,
     run_edited,
 )
+from app.demos.pool import DemoPool
 from app.routes.demos import DemoDep, view_demo
 from app.routes.instructor_auth import page
 from app.schema import Demo, Question
+from app.web.auth import InstructorDep, require_instructor
+from app.web.csrf import require_csrf
+from app.web.deps import DatabaseDep, PoolDep, QuestionDep, ReadSession, SettingsDep, client_address
 
 
 def require_playground(settings: SettingsDep) -> None:

@@ -13,26 +13,12 @@ from sqlalchemy.orm import Session
 
 from app import submissions
 from app.attempts import attempts_for, get_own_attempt, is_provisional, progress_by_question
-from app.csrf import require_csrf
 from app.db import Database
-from app.demo_pool import DemoPool
-from app.deps import (
-    LEARNER_KEY,
-    BankDep,
-    DatabaseDep,
-    LearnerDep,
-    PoolDep,
-    QuestionDep,
-    ReadSession,
-    SettingsDep,
-    client_address,
-    session_cookie_invalid,
-)
+from app.demos.pool import DemoPool
 from app.grading import GradeResult
 from app.learners import sign_in
 from app.models import Attempt, Learner
 from app.questions import QuestionBank
-from app.rendering import mark_answer, render_markdown
 from app.reveals import attempt_view, has_seen_reference, record_reference_view
 from app.reviews import (
     CLAIM_REJECTED,
@@ -47,6 +33,20 @@ from app.reviews import (
 from app.routes.demos import demos_for
 from app.schema import Question
 from app.validation import InvalidText
+from app.web.csrf import require_csrf
+from app.web.deps import (
+    LEARNER_KEY,
+    BankDep,
+    DatabaseDep,
+    LearnerDep,
+    PoolDep,
+    QuestionDep,
+    ReadSession,
+    SettingsDep,
+    client_address,
+    session_cookie_invalid,
+)
+from app.web.rendering import mark_answer, render_markdown
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)  # pages
 FLASH_KEY = "flash"

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.config import PROJECT_ROOT, Settings
-from app.demo_pool import PoolBusy, RunOutcome
+from app.demos.pool import PoolBusy, RunOutcome
+from app.demos.sandbox import bwrap_problem
 from app.main import create_app
 from app.models import DemoRun, PlaygroundRun, RateLimitHit
-from app.sandbox import bwrap_problem
 from tests.databases import migrate
 from tests.factories import INSTRUCTOR_EMAIL, csrf, make_instructor, post_form, sign_in, start
 

@@ -14,9 +14,9 @@ from fastapi import Depends, Request, Response
 
 from app.config import Settings
 from app.db import Database
-from app.deps import DatabaseDep, SettingsDep
 from app.instructors import resolve_session, touch_due
 from app.models import Instructor, InstructorSession, utc_now
+from app.web.deps import DatabaseDep, SettingsDep
 
 INSTRUCTOR_COOKIE = "tfquiz_instructor"
 

@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.demo_pool import DemoPool, OnOutput, RunOutcome
-from app.expectations import check_expectations
+from app.demos.expectations import check_expectations
+from app.demos.pool import DemoPool, OnOutput, RunOutcome
 from app.models import DemoRun, utc_now
 from app.schema import Demo, Question
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from app.auth import SignInRequired, sign_in_url
+from app.web.auth import SignInRequired, sign_in_url
 from app.writelock import WriteLockTimeout
 
 logger = logging.getLogger("tfquiz")

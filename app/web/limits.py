@@ -6,7 +6,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import too_large_message
+from app.web.errors import too_large_message
 
 
 class BodyTooLarge(HTTPException):

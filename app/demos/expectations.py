@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.demo_pool import RunOutcome
+from app.demos.pool import RunOutcome
 from app.schema import DemoExpectation
 
 

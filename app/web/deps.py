@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.db import Database
-from app.demo_pool import DemoPool
+from app.demos.pool import DemoPool
 from app.learners import get_learner
 from app.models import Learner
 from app.questions import QuestionBank

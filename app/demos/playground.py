@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
-from app.demo_pool import DemoPool, PoolBusy, RunOutcome
-from app.demos import DemoResult
-from app.expectations import check_expectations
+from app.demos.expectations import check_expectations
+from app.demos.pool import DemoPool, PoolBusy, RunOutcome
+from app.demos.runs import DemoResult
 from app.models import Instructor, PlaygroundRun, utc_now
 from app.ratelimit import take
 from app.schema import Demo, Question

@@ -1,7 +1,7 @@
 """A demo worker process: imports TensorFlow once, then runs snippets on request.
 
 This is the only module that imports TensorFlow. The web process spawns it with
-``python -m app.worker`` and talks to it over two dedicated pipes (their numbers in
+``python -m app.demos.worker`` and talks to it over two dedicated pipes (their numbers in
 ``TFQUIZ_WORKER_FDS``) with one JSON object per line. Everything a snippet prints is
 forwarded as ``output`` messages, so nothing it prints can pass for a protocol message.
 Writes to ``sys.stdout``/``sys.stderr`` are taken by the writing thread itself; what reaches
@@ -28,7 +28,7 @@ import traceback
 from collections import OrderedDict
 from typing import Any, TextIO
 
-from app.capture import HOLD_S, CapturedStream, Channel, OutputBudget, RunOutput, text_stream
+from app.demos.capture import HOLD_S, CapturedStream, Channel, OutputBudget, RunOutput, text_stream
 
 SNIPPET_FILE = "<demo>"
 MAX_VALUE_CHARS = 10_000

@@ -1,7 +1,7 @@
 """A pool of warm TensorFlow worker processes, kept in the web process without importing TF.
 
 Workers are spawned as fresh interpreters (never forked), each in its own process group, and
-answer over a JSON-lines pipe (see app.worker). A spare is started ahead so that replacing a
+answer over a JSON-lines pipe (see app.demos.worker). A spare is started ahead so that replacing a
 worker that timed out, crashed, flooded its output or reached its run quota costs no wait.
 """
 
@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from app.capture import NOISE
 from app.config import Settings
-from app.sandbox import plan_launch
+from app.demos.capture import NOISE
+from app.demos.sandbox import plan_launch
 
 logger = logging.getLogger("tfquiz.demos")
 Status = Literal["ok", "error", "timeout", "crashed", "output_limit", "unavailable"]

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.cgroups import Cgroup, create_cgroup
 from app.config import PROJECT_ROOT, Settings
+from app.demos.cgroups import Cgroup, create_cgroup
 
 logger = logging.getLogger("tfquiz.demos")
 NOBODY = 65534
@@ -244,7 +244,7 @@ def plan_launch(settings: Settings, fds: str) -> Launch:
     gpu_files = gpu_device_files()
     cgroup = create_cgroup(settings.demo_max_processes, settings.demo_memory_mb * MIB)
     preexec = limits(settings, gpu=bool(gpu_files), cgroup=cgroup)
-    command = [sys.executable, "-m", "app.worker"]
+    command = [sys.executable, "-m", "app.demos.worker"]
     extras = " + cgroup" if cgroup else ""
     if settings.demo_sandbox != "rlimits":
         bwrap = shutil.which("bwrap")

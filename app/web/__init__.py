@@ -1,0 +1,1 @@
+"""What every route shares: dependencies, auth, CSRF, errors, static files and rendering."""
