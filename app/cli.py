@@ -17,7 +17,7 @@ from app.config import Settings
 from app.questions import QuestionBank, load_folder
 
 if TYPE_CHECKING:
-    from app.demos.pool import RunOutcome
+    from app.demos.protocol import RunOutcome
     from app.schema import Demo
 
 cli = typer.Typer(help="tfquiz: a self-grading TensorFlow quiz.", no_args_is_help=True)

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     demo_start_timeout_s: float = Field(
         default=120, gt=0, description="How long a new worker may take to import TensorFlow."
     )
+    demo_worker_tf: bool = Field(
+        default=True,
+        description="Import TensorFlow in each worker; off only for tests of plain snippets.",
+    )
 
     demo_sandbox: Literal["auto", "bwrap", "rlimits"] = Field(
         default="auto",

@@ -33,7 +33,8 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.demos.pool import DemoPool, PoolBusy, RunOutcome
+from app.demos.pool import DemoPool
+from app.demos.protocol import RunOutcome
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"  # one label for every unknown path, so scanners add no series
@@ -167,22 +168,11 @@ class RequestMetrics:
 
 def count_demo_runs(pool: DemoPool, metrics: Metrics) -> None:
     """Count every run of the pool by outcome, a full queue as ``busy``."""
-    run = pool.run
 
-    def counted(
-        code: str,
-        devices: list[str] | None = None,
-        on_output: Callable[[str, str], None] | None = None,
-    ) -> RunOutcome:
-        try:
-            outcome = run(code, devices, on_output)
-        except PoolBusy:
-            metrics.demo_runs.labels("busy").inc()
-            raise
-        metrics.demo_runs.labels(outcome.status).inc()
-        return outcome
+    def count(outcome: RunOutcome | None, seconds: float) -> None:
+        metrics.demo_runs.labels(outcome.status if outcome is not None else "busy").inc()
 
-    pool.run = counted  # type: ignore[method-assign]
+    pool.add_observer(count)
 
 
 def metrics_endpoint(settings: Settings, metrics: Metrics) -> Callable[[Request], Response]:

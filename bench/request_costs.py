@@ -25,7 +25,7 @@ from typing import Any
 
 from app.config import PROJECT_ROOT, Settings
 from app.db import open_database
-from app.demos.pool import RunOutcome
+from app.demos.protocol import RunOutcome
 from app.demos.runs import _store, installed_tf_version
 from app.grading import grade_answer
 from app.main import create_app

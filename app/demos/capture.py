@@ -4,35 +4,26 @@ Writes to ``sys.stdout``/``sys.stderr`` are taken by the writing thread itself a
 reaches file descriptors 1 and 2 (C++ logs, child processes) by the worker's one reader
 thread; both pass complete lines, in the order written, to the run's ``RunOutput``, which
 holds a burst briefly and forwards it as one ``output`` message within the run's budget.
-Nothing a snippet prints can pass for a protocol message: only ``Channel`` writes those.
+Nothing a snippet prints can pass for a protocol message: only ``Channel`` writes those,
+built by ``app.demos.protocol``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
-import re
 import threading
 import time
 from typing import Any, BinaryIO, TextIO
+
+from app.demos.protocol import NOISE, Limit, Message, Output, Stream, dump
 
 MAX_PENDING = 65536  # a longer line without a newline is forwarded in pieces
 # Output is held this long, or up to this many characters, before it is forwarded: one
 # message for a burst of lines instead of one each, and a human watching sees no delay.
 HOLD_S = 0.05
 HOLD_CHARS = 16384
-# TensorFlow's C++ logging and start-up chatter: not the snippet's output.
-NOISE = re.compile(
-    r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]"
-    r"|WARNING: All log messages before absl::InitializeLog"
-    r"|.*(?:cuda_dnn|cuda_fft|cuda_blas|cudart_stub|cuda_executor)\.cc"
-    r"|.*oneDNN custom operations are on"
-    r"|.*This TensorFlow binary is optimized"
-    r"|.*To enable the following instructions"
-    r"|.*TF-TRT Warning)"
-)
 
 
 class Channel:
@@ -44,11 +35,11 @@ class Channel:
         self.lock = threading.RLock()
         self.owner = os.getpid()
 
-    def send(self, *messages: dict[str, Any]) -> None:
+    def send(self, *messages: Message) -> None:
         """Write messages in one go; a process the snippet forked may never speak for the worker."""
         if os.getpid() != self.owner:
             os._exit(0)
-        data = "".join(json.dumps(m, ensure_ascii=True) + "\n" for m in messages).encode()
+        data = dump(*messages)
         with self.lock:
             self.stream.write(data)
             self.stream.flush()
@@ -86,11 +77,11 @@ class RunOutput:
         self.run = run
         self.channel = channel
         self.budget = budget
-        self.held: list[tuple[str, str]] = []  # (stream, text), in the order written
+        self.held: list[tuple[Stream, str]] = []  # (stream, text), in the order written
         self.held_chars = 0
         self.held_since = 0.0
 
-    def add(self, stream: str, text: str) -> None:
+    def add(self, stream: Stream, text: str) -> None:
         """Hold complete lines of one stream; forward them when enough is held."""
         if stream == "stderr":
             text = "".join(line for line in text.splitlines(True) if not NOISE.match(line))
@@ -118,11 +109,11 @@ class RunOutput:
         if messages := self.take():
             self.channel.send(*messages)
 
-    def take(self) -> list[dict[str, Any]]:
+    def take(self) -> list[Output | Limit]:
         """Return the messages that forward everything held, within the run's output budget."""
         held, self.held, self.held_chars = self.held, [], 0
         budget = self.budget
-        messages: list[dict[str, Any]] = []
+        messages: list[Output | Limit] = []
         for stream, text in held:
             if budget.exceeded:
                 break
@@ -130,13 +121,9 @@ class RunOutput:
             allowed = budget.take(len(encoded))
             if allowed:
                 piece = encoded[:allowed].decode("utf-8", "ignore")
-                messages.append(
-                    {"type": "output", "run": self.run, "stream": stream, "text": piece}
-                )
+                messages.append(Output(run=self.run, stream=stream, text=piece))
             if budget.exceeded:
-                messages.append(
-                    {"type": "limit", "run": self.run, "reason": "output", "limit": budget.limit}
-                )
+                messages.append(Limit(run=self.run, reason="output", limit=budget.limit))
         return messages
 
 
@@ -148,7 +135,7 @@ class CapturedStream:
     """
 
     def __init__(
-        self, name: str, fd: int, read_fd: int, output: RunOutput, lock: threading.RLock
+        self, name: Stream, fd: int, read_fd: int, output: RunOutput, lock: threading.RLock
     ) -> None:
         self.name = name
         self.fd = fd  # 1 or 2: where writes go that cannot be forwarded directly

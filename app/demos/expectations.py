@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from app.demos.pool import RunOutcome
+from app.demos.protocol import FINISHED, RunOutcome
 from app.schema import DemoExpectation
 
 
 def check_expectations(outcome: RunOutcome, expect: DemoExpectation | None) -> list[str]:
     """Return what the outcome fails to show; an empty list means the claims hold."""
-    if outcome.status not in ("ok", "error"):
+    if outcome.status not in FINISHED:
         return [f"the run did not finish: {outcome.message}"]
     if expect is None:
         return [] if outcome.error is None else [_raised(outcome)]

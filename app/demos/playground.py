@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
-from app.demos.expectations import check_expectations
-from app.demos.pool import DemoPool, PoolBusy, RunOutcome
-from app.demos.runs import DemoResult
+from app.demos.protocol import DemoRunner, PoolBusy, RunOutcome
+from app.demos.runs import DemoResult, demo_result
 from app.models import Instructor, PlaygroundRun, utc_now
 from app.ratelimit import take
 from app.schema import Demo, Question
@@ -117,7 +116,7 @@ def recent_runs(session: Session, question: Question, demo: Demo) -> list[AuditE
 
 
 def run_edited(
-    pool: DemoPool,
+    pool: DemoRunner,
     database: Database,
     who: Instructor,
     address: str,
@@ -159,18 +158,8 @@ def run_edited(
         _log(who, address, question, demo, digest, outcome.status)
     if outcome.status == "unavailable":
         raise Refused(503, outcome.message or "Live demos are unavailable on this server.")
-    failures = check_expectations(outcome, demo.expect)
-    return PlaygroundResult(
-        **outcome.model_dump(),
-        question=question.number,
-        demo=demo.index,
-        title=demo.title,
-        cached=False,
-        ran_at=utc_now(),
-        expectations_met=not failures,
-        failures=failures,
-        code_hash=digest,
-    )
+    result = demo_result(question, demo, outcome, cached=False, ran_at=utc_now())
+    return PlaygroundResult(**result.model_dump(), code_hash=digest)
 
 
 def _finish(database: Database, run_id: int, status: str) -> None:

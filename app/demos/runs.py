@@ -14,11 +14,9 @@ from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.demos.expectations import check_expectations
-from app.demos.pool import DemoPool, OnOutput, RunOutcome
+from app.demos.protocol import FINISHED, DemoRunner, OnOutput, RunOutcome
 from app.models import DemoRun, utc_now
 from app.schema import Demo, Question
-
-CACHEABLE = ("ok", "error")  # deterministic outcomes; a timeout or crash is worth retrying
 
 
 class DemoResult(RunOutcome):
@@ -90,12 +88,12 @@ def find_cached_all(
         demo = by_hash[key]
         if found[demo.index] is None:
             outcome = RunOutcome.model_validate(stored)
-            found[demo.index] = _result(question, demo, outcome, cached=True, ran_at=ran_at)
+            found[demo.index] = demo_result(question, demo, outcome, cached=True, ran_at=ran_at)
     return found
 
 
 def run_live(
-    pool: DemoPool,
+    pool: DemoRunner,
     database: Database,
     question: Question,
     demo: Demo,
@@ -104,10 +102,11 @@ def run_live(
     """Run a demo on a worker now; keep a deterministic outcome in the cache."""
     outcome = pool.run(demo.code, demo.devices, on_output)
     ran_at = utc_now()
-    if outcome.status in CACHEABLE and outcome.tf_version and outcome.device_kind:
+    # Only a finished run is deterministic: a timeout or crash is worth retrying.
+    if outcome.status in FINISHED and outcome.tf_version and outcome.device_kind:
         with database.writing() as session:
             _store(session, demo, outcome, ran_at)
-    return _result(question, demo, outcome, cached=False, ran_at=ran_at)
+    return demo_result(question, demo, outcome, cached=False, ran_at=ran_at)
 
 
 _FORGET_RUN = delete(DemoRun).where(
@@ -132,9 +131,10 @@ def _store(session: Session, demo: Demo, outcome: RunOutcome, ran_at: datetime) 
     )
 
 
-def _result(
+def demo_result(
     question: Question, demo: Demo, outcome: RunOutcome, cached: bool, ran_at: datetime
 ) -> DemoResult:
+    """Say where an outcome comes from and whether the demo's claims held."""
     failures = check_expectations(outcome, demo.expect)
     return DemoResult(
         **outcome.model_dump(),

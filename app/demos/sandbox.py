@@ -245,14 +245,17 @@ def plan_launch(settings: Settings, fds: str) -> Launch:
     cgroup = create_cgroup(settings.demo_max_processes, settings.demo_memory_mb * MIB)
     preexec = limits(settings, gpu=bool(gpu_files), cgroup=cgroup)
     command = [sys.executable, "-m", "app.demos.worker"]
+    env = worker_env(fds)
+    if not settings.demo_worker_tf:  # tests of plain snippets: the worker skips TensorFlow
+        env["TFQUIZ_DEMO_WORKER_TF"] = "0"
     extras = " + cgroup" if cgroup else ""
     if settings.demo_sandbox != "rlimits":
         bwrap = shutil.which("bwrap")
         problem = bwrap_problem(bwrap)
         if problem is None and bwrap is not None:
             argv = [bwrap, *namespace_args(), *view_args(settings, gpu_files), "--", *command]
-            env = {**worker_env(fds), "TFQUIZ_SANDBOXED": "1"}  # owns its PID namespace
-            return Launch(argv, env, None, preexec, f"bwrap{extras}", cgroup)
+            sandboxed = {**env, "TFQUIZ_SANDBOXED": "1"}  # owns its PID namespace
+            return Launch(argv, sandboxed, None, preexec, f"bwrap{extras}", cgroup)
         if settings.demo_sandbox == "bwrap":
             if cgroup is not None:
                 cgroup.remove()
@@ -260,7 +263,7 @@ def plan_launch(settings: Settings, fds: str) -> Launch:
         warn_degraded(str(problem))
     user = unprivileged_user()
     mode = f"rlimits{extras} (degraded: no namespaces)"
-    return Launch(command, worker_env(fds), user, preexec, mode, cgroup)
+    return Launch(command, env, user, preexec, mode, cgroup)
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,9 +1,11 @@
 """A demo worker process: imports TensorFlow once, then runs snippets on request.
 
-This is the only module that imports TensorFlow. The web process spawns it with
-``python -m app.demos.worker`` and talks to it over two dedicated pipes (their numbers in
-``TFQUIZ_WORKER_FDS``) with one JSON object per line. Everything a snippet prints is
-forwarded as ``output`` messages, so nothing it prints can pass for a protocol message.
+This is the only module that imports TensorFlow (tests may start it without, with
+``TFQUIZ_DEMO_WORKER_TF=0``, to run plain-Python snippets in a blink). The web process
+spawns it with ``python -m app.demos.worker`` and talks to it over two dedicated pipes
+(their numbers in ``TFQUIZ_WORKER_FDS``) with one JSON object per line. Everything a
+snippet prints is forwarded as ``output`` messages, so nothing it prints can pass for a
+protocol message (``app.demos.protocol`` builds and reads every message).
 Writes to ``sys.stdout``/``sys.stderr`` are taken by the writing thread itself; what reaches
 file descriptors 1 and 2 (C++ logs, child processes) goes through a fresh pipe per run,
 read by one long-lived thread. Neither costs a thread switch per line, which on a small
@@ -12,9 +14,7 @@ snippet used to cost more than the snippet.
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import json
 import linecache
 import os
 import select
@@ -24,44 +24,17 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 from collections import OrderedDict
 from typing import Any, TextIO
 
 from app.demos.capture import HOLD_S, CapturedStream, Channel, OutputBudget, RunOutput, text_stream
+from app.demos.protocol import Done, Hello, Message, Run, Stop, Stream, parse_request
+from app.demos.snippet import SNIPPET_FILE, compile_snippet, format_error, safe_repr
 
-SNIPPET_FILE = "<demo>"
-MAX_VALUE_CHARS = 10_000
 MAX_TENSORS = 20
 COMPILED_SNIPPETS = 64
 # How long the end of a run waits for a process it left behind to close the output pipes.
 PIPE_GRACE_S = 2.0
-
-
-def compile_snippet(code: str) -> tuple[Any, Any]:
-    """Compile a snippet; the last bare expression is compiled apart to show its value."""
-    tree = ast.parse(code, SNIPPET_FILE)
-    last = None
-    if tree.body and isinstance(final := tree.body[-1], ast.Expr):
-        tree.body.pop()
-        last = ast.Expression(final.value)
-    body = compile(tree, SNIPPET_FILE, "exec")
-    return body, compile(last, SNIPPET_FILE, "eval") if last is not None else None
-
-
-def format_error(error: BaseException) -> dict[str, str]:
-    """Describe an exception by the snippet's own frames, as a notebook would."""
-    summary = traceback.TracebackException.from_exception(error)
-    summary.stack = traceback.StackSummary.from_list(
-        [frame for frame in summary.stack if frame.filename == SNIPPET_FILE]
-    )
-    text = "".join(summary.format())
-    message = str(error).strip().splitlines()
-    return {
-        "type": type(error).__name__,
-        "message": message[0][:2000] if message else "",
-        "traceback": text[-20_000:],
-    }
 
 
 class Worker:
@@ -84,7 +57,12 @@ class Worker:
         self.stderr: CapturedStream | None = None  # the running snippet's
 
     def start(self) -> None:
-        """Import TensorFlow, let GPUs grow their memory, and say hello."""
+        """Import TensorFlow (unless told not to), let GPUs grow their memory, say hello."""
+        # One reader for the worker's life: a thread started per run costs more than a run.
+        threading.Thread(target=self._pump, daemon=True, name="demo-output").start()
+        if os.environ.get("TFQUIZ_DEMO_WORKER_TF") == "0":  # tests of the machinery only
+            self.channel.send(Hello(pid=os.getpid(), tf_version=None, devices=[], device_kind=None))
+            return
         import tensorflow as tf
 
         self.tf = tf
@@ -96,29 +74,22 @@ class Worker:
             {"name": device.name, "type": device.device_type}
             for device in tf.config.list_physical_devices()
         ]
-        # One reader for the worker's life: a thread started per run costs more than a run.
-        threading.Thread(target=self._pump, daemon=True, name="demo-output").start()
+        kind = "gpu" if gpus else "cpu"
         self.channel.send(
-            {
-                "type": "hello",
-                "pid": os.getpid(),
-                "tf_version": tf.__version__,
-                "devices": devices,
-                "device_kind": "gpu" if gpus else "cpu",
-            }
+            Hello(pid=os.getpid(), tf_version=tf.__version__, devices=devices, device_kind=kind)
         )
 
-    def run(self, request: dict[str, Any]) -> None:
+    def run(self, request: Run) -> None:
         """Run one snippet with its output captured and report the outcome."""
         started = time.perf_counter()
-        run_id = str(request["run"])
-        budget = OutputBudget(int(request.get("max_output", 1024 * 1024)))
+        run_id = request.run
+        budget = OutputBudget(request.max_output)
         threads_before = set(threading.enumerate())
         streams = self._capture(run_id, budget)
         outcome: dict[str, Any] = {"value": None, "error": None, "tensors": []}
         try:
             os.chdir(self._workdir())
-            outcome = self._execute(str(request["code"]), list(request.get("devices") or []))
+            outcome = self._execute(request.code, request.devices)
         finally:
             reap_leftovers()
             last_output = self._release(streams)
@@ -126,19 +97,14 @@ class Worker:
             self._tidy_workdir()
             self._reset_globals()
         # The output's last messages and the result in one write: all output comes first.
-        self.channel.send(
-            *last_output,
-            {
-                "type": "done",
-                "run": run_id,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "truncated": budget.exceeded,
-                # Threads the snippet left running hold resources and may run code later:
-                # the web process then replaces this worker.
-                "dirty": any(t.is_alive() for t in set(threading.enumerate()) - threads_before),
-                **outcome,
-            },
+        done = Done(
+            run=run_id,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            truncated=budget.exceeded,
+            dirty=any(t.is_alive() for t in set(threading.enumerate()) - threads_before),
+            **outcome,
         )
+        self.channel.send(*last_output, done)
 
     def _workdir(self) -> str:
         """Return the folder runs start in, creating it when there is none."""
@@ -182,7 +148,8 @@ class Worker:
             sys.stderr.flush()
         output = RunOutput(run_id, self.channel, budget)
         streams = []
-        for fd, name in ((1, "stdout"), (2, "stderr")):
+        names: tuple[tuple[int, Stream], ...] = ((1, "stdout"), (2, "stderr"))
+        for fd, name in names:
             read_fd, write_fd = os.pipe()
             os.set_blocking(read_fd, False)  # drained by whoever holds the lock, never waited on
             os.dup2(write_fd, fd)
@@ -200,7 +167,7 @@ class Worker:
         sys.stderr = text_stream(streams[1], self.python_streams[1])
         return streams
 
-    def _release(self, streams: list[CapturedStream]) -> list[dict[str, Any]]:
+    def _release(self, streams: list[CapturedStream]) -> list[Message]:
         """Restore fds 1 and 2, take all the run's output; return the messages still to send."""
         with contextlib.suppress(Exception):
             sys.stdout.flush()
@@ -227,7 +194,7 @@ class Worker:
                     os.close(stream.read_fd)
                 else:  # the reader thread discards what still comes, until the pipe closes
                     self.epoll.register(stream.read_fd, select.EPOLLIN)
-            last_output = self.output.take() if self.output is not None else []
+            last_output: list[Message] = [*self.output.take()] if self.output is not None else []
             self.output = None
         return last_output
 
@@ -281,7 +248,8 @@ class Worker:
             return {"value": None, "error": format_error(error), "tensors": []}
         if not devices:
             return self._execute_once(body, last, None)
-        available = {d.device_type.lower() for d in self.tf.config.list_logical_devices()}
+        tf = self._tensorflow()
+        available = {d.device_type.lower() for d in tf.config.list_logical_devices()}
         outcome: dict[str, Any] = {"value": None, "error": None, "tensors": []}
         for kind in devices:
             print(f"── on {kind.upper()} ──", flush=True)  # noqa: T201 - into the output
@@ -329,12 +297,22 @@ class Worker:
                 "tensors": self._tensors(namespace),
             }
         _leave_if_forked(worker_pid)
-        shown = None if value is None else _safe_repr(value)
+        shown = None if value is None else safe_repr(value)
         return {"value": shown, "error": None, "tensors": self._tensors(namespace, value)}
+
+    def _tensorflow(self) -> Any:
+        """Return TensorFlow, importing it now in a worker started without it."""
+        if self.tf is None:
+            import tensorflow as tf
+
+            self.tf = tf
+        return self.tf
 
     def _tensors(self, namespace: dict[str, Any], value: Any = None) -> list[dict[str, Any]]:
         """Describe the tensors a snippet left behind: dtype, shape and device."""
-        tf = self.tf
+        tf = self.tf or sys.modules.get("tensorflow")  # a snippet may import it itself
+        if tf is None or not hasattr(tf, "Tensor"):
+            return []
         items = [(name, obj) for name, obj in namespace.items() if not name.startswith("_")]
         if value is not None:
             items.append(("(value)", value))
@@ -388,14 +366,6 @@ def reap_leftovers() -> None:
                 time.sleep(0.005)
 
 
-def _safe_repr(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception as error:  # noqa: BLE001 - a broken __repr__ is the snippet's problem
-        text = f"<repr failed: {type(error).__name__}: {error}>"
-    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
-
-
 def main() -> None:
     """Serve run requests until the web process closes the request pipe."""
     read_fd, write_fd = (int(fd) for fd in os.environ["TFQUIZ_WORKER_FDS"].split(","))
@@ -406,11 +376,10 @@ def main() -> None:
     worker = Worker(channel)
     worker.start()
     for line in requests:
-        request = json.loads(line)
-        if request.get("type") == "run":
-            worker.run(request)
-        elif request.get("type") == "stop":
+        request = parse_request(line)  # only the web process writes here: a bad line is a bug
+        if isinstance(request, Stop):
             break
+        worker.run(request)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.demos.pool import DemoPool, PoolBusy
+from app.demos.protocol import DemoRunner, PoolBusy
 from app.demos.runs import DemoResult, find_cached, find_cached_all, run_live
 from app.ratelimit import take
 from app.schema import Demo, Question
@@ -54,7 +54,7 @@ DemoDep = Annotated[Demo, Depends(demo_by_index)]
 
 
 def live(
-    request: Request, pool: DemoPool, database: Database, question: Question, demo: Demo
+    request: Request, pool: DemoRunner, database: Database, question: Question, demo: Demo
 ) -> DemoResult:
     """Run a demo live, turning a full queue, a rate limit or no workers into 503/429."""
     limit_live_runs(request, database)
@@ -228,7 +228,7 @@ def view_demo(demo: Demo, result: DemoResult | None) -> dict[str, Any]:
     }
 
 
-def demos_for(question: Question, session: Session, pool: DemoPool) -> list[dict[str, Any]]:
+def demos_for(question: Question, session: Session, pool: DemoRunner) -> list[dict[str, Any]]:
     """Prepare every demo card of a question, with cached results where there are some."""
     cached = find_cached_all(session, question, question.demos, pool.state.get("device_kind"))
     return [view_demo(demo, cached[demo.index]) for demo in question.demos]

@@ -24,7 +24,7 @@ from app.demos.playground import (
     recent_runs,
     run_edited,
 )
-from app.demos.pool import DemoPool
+from app.demos.protocol import DemoRunner
 from app.routes.demos import DemoDep, view_demo
 from app.routes.instructor_auth import page
 from app.schema import Demo, Question
@@ -133,7 +133,7 @@ def playground_run_api(
 
 def _context(
     session: Session,
-    pool: DemoPool,
+    pool: DemoRunner,
     question: Question,
     demo: Demo,
     code: str,

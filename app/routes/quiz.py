@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app import submissions
 from app.attempts import attempts_for, get_own_attempt, is_provisional, progress_by_question
 from app.db import Database
-from app.demos.pool import DemoPool
+from app.demos.protocol import DemoRunner
 from app.grading import GradeResult
 from app.learners import sign_in
 from app.models import Attempt, Learner
@@ -293,7 +293,7 @@ def _result(
     bank: QuestionBank,
     question: Question,
     attempt: Attempt,
-    pool: DemoPool,
+    pool: DemoRunner,
     learner: Learner | None,
 ) -> dict[str, Any]:
     """Gather what the result page shows: grading, reviews, claims and the reveal policy."""

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.db import Database
-from app.demos.pool import DemoPool
+from app.demos.protocol import DemoRunner
 from app.learners import get_learner
 from app.models import Learner
 from app.questions import QuestionBank
@@ -45,9 +45,9 @@ async def get_database(request: Request) -> Database:
     return database
 
 
-async def get_pool(request: Request) -> DemoPool:
+async def get_pool(request: Request) -> DemoRunner:
     """Return the app's pool of TensorFlow workers."""
-    pool: DemoPool = request.app.state.pool
+    pool: DemoRunner = request.app.state.pool
     return pool
 
 
@@ -74,7 +74,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 BankDep = Annotated[QuestionBank, Depends(get_bank)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ReadSession = Annotated[Session, Depends(read_session)]
-PoolDep = Annotated[DemoPool, Depends(get_pool)]
+PoolDep = Annotated[DemoRunner, Depends(get_pool)]
 
 
 async def question_by_number(n: int, bank: BankDep) -> Question:

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.config import PROJECT_ROOT, Settings
-from app.demos.pool import PoolBusy, RunOutcome
+from app.demos.protocol import PoolBusy, RunOutcome
 from app.demos.sandbox import bwrap_problem
 from app.main import create_app
 from app.models import DemoRun, PlaygroundRun, RateLimitHit

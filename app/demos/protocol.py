@@ -1,0 +1,202 @@
+"""What crosses the pipe between the web process and a demo worker, and what a run returns.
+
+One JSON object per line, ASCII only. The web process sends ``run`` and ``stop``; the
+worker answers ``hello`` once, then ``output`` and ``limit`` messages and one ``done`` per
+run. Both ends build and read messages only here. Nothing a snippet prints can pass for a
+message: the worker writes its output into ``output`` messages, on a pipe of its own.
+
+The worker imports this module, so it imports nothing heavy (no TensorFlow, no app code).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+if TYPE_CHECKING:  # the worker never loads the settings
+    from app.config import Settings
+
+Status = Literal["ok", "error", "timeout", "crashed", "output_limit", "unavailable"]
+# A snippet ran to its end, raising or not: the same code gives the same outcome again.
+FINISHED: frozenset[Status] = frozenset({"ok", "error"})
+# The worker was killed or lost: it is replaced, and the run is worth retrying.
+FAILED: frozenset[Status] = frozenset({"timeout", "crashed", "output_limit"})
+Stream = Literal["stdout", "stderr"]
+OnOutput = Callable[[str, str], None]
+# TensorFlow's C++ logging and start-up chatter: not the snippet's output.
+NOISE = re.compile(
+    r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]"
+    r"|WARNING: All log messages before absl::InitializeLog"
+    r"|.*(?:cuda_dnn|cuda_fft|cuda_blas|cudart_stub|cuda_executor)\.cc"
+    r"|.*oneDNN custom operations are on"
+    r"|.*This TensorFlow binary is optimized"
+    r"|.*To enable the following instructions"
+    r"|.*TF-TRT Warning)"
+)
+
+
+class ProtocolError(ValueError):
+    """Raised for a line that is not a message this end accepts, saying what is wrong."""
+
+
+class SnippetError(BaseModel):
+    """An exception the snippet raised, with its own frames only."""
+
+    type: str
+    message: str
+    traceback: str
+
+
+class Message(BaseModel):
+    """A message on the pipe; subclasses name their ``type``."""
+
+    # Extra keys are refused: a message is exactly what this module says it is.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Run(Message):
+    """Web to worker: run this snippet, on these devices, within this output budget."""
+
+    type: Literal["run"] = "run"
+    run: str
+    code: str
+    devices: list[str] = []
+    max_output: int = 1024 * 1024
+
+
+class Stop(Message):
+    """Web to worker: finish and exit."""
+
+    type: Literal["stop"] = "stop"
+
+
+class Hello(Message):
+    """Worker to web, once: ready, with the TensorFlow and devices it holds."""
+
+    type: Literal["hello"] = "hello"
+    pid: int
+    tf_version: str | None
+    devices: list[dict[str, str]]
+    device_kind: str | None
+
+
+class Output(Message):
+    """Worker to web: a piece of a run's stdout or stderr, in the order written."""
+
+    type: Literal["output"] = "output"
+    run: str
+    stream: Stream
+    text: str
+
+
+class Limit(Message):
+    """Worker to web: the run passed a limit; the web process kills the worker."""
+
+    type: Literal["limit"] = "limit"
+    run: str
+    reason: Literal["output"]
+    limit: int
+
+
+class Done(Message):
+    """Worker to web, last for a run: its value or error, after all its output."""
+
+    type: Literal["done"] = "done"
+    run: str
+    duration_ms: float
+    truncated: bool
+    # Threads the snippet left running hold resources and may run code later: the web
+    # process then replaces this worker.
+    dirty: bool
+    value: str | None
+    error: SnippetError | None
+    tensors: list[dict[str, Any]]
+
+
+Request = Annotated[Run | Stop, Field(discriminator="type")]
+Reply = Annotated[Hello | Output | Limit | Done, Field(discriminator="type")]
+_REQUEST: TypeAdapter[Run | Stop] = TypeAdapter(Request)
+_REPLY: TypeAdapter[Hello | Output | Limit | Done] = TypeAdapter(Reply)
+
+
+def dump(*messages: Message) -> bytes:
+    """Encode messages as JSON lines, one write's worth."""
+    # json.dumps rather than pydantic's encoder: the same bytes as the dicts sent before.
+    return "".join(json.dumps(m.model_dump(), ensure_ascii=True) + "\n" for m in messages).encode()
+
+
+def parse_request(line: bytes | str) -> Run | Stop:
+    """Read one line the web process sent; raise ProtocolError when it is not a request."""
+    try:
+        request: Run | Stop = _REQUEST.validate_json(line)
+    except ValidationError as error:
+        raise _malformed(error, line) from None
+    return request
+
+
+def parse_reply(line: bytes | str) -> Hello | Output | Limit | Done:
+    """Read one line a worker sent; raise ProtocolError when it is not a reply."""
+    try:
+        reply: Hello | Output | Limit | Done = _REPLY.validate_json(line)
+    except ValidationError as error:
+        raise _malformed(error, line) from None
+    return reply
+
+
+def _malformed(error: ValidationError, line: bytes | str) -> ProtocolError:
+    """Say what is wrong with a line, and show its start."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'line'}: {e['msg']}"
+        for e in error.errors(include_url=False)
+    )
+    return ProtocolError(f"malformed demo message ({problems}): {line[:200]!r}")
+
+
+class RunOutcome(BaseModel):
+    """What happened when a snippet ran, and where."""
+
+    status: Status
+    message: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    value: str | None = None
+    error: SnippetError | None = None
+    tensors: list[dict[str, Any]] = []
+    truncated: bool = False
+    duration_ms: float = 0
+    tf_version: str | None = None
+    device_kind: str | None = None
+    devices: list[dict[str, str]] = []
+
+
+class PoolBusy(Exception):
+    """Raised when the run queue is full; the caller should retry later."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"all demo workers are busy; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+# Called after every run request with its outcome (None: refused as busy) and its seconds.
+Observer = Callable[[RunOutcome | None, float], None]
+
+
+class DemoRunner(Protocol):
+    """Runs snippets: the pool of workers, or a test's stand-in for it."""
+
+    settings: Settings
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Describe the runner for health checks and pages."""
+        ...
+
+    def run(
+        self, code: str, devices: list[str] | None = None, on_output: OnOutput | None = None
+    ) -> RunOutcome:
+        """Run a snippet; raise PoolBusy when no worker frees up in time."""
+        ...
