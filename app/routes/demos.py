@@ -103,17 +103,16 @@ def busy(error: PoolBusy) -> HTTPException:
     "/api/questions/{n}/demos/{k}", response_model=DemoResult, responses=ERRORS, tags=["demos"]
 )
 def cached_demo(
-    request: Request,
-    question: QuestionDep,
-    demo: DemoDep,
-    session: ReadSession,
-    pool: PoolDep,
-    database: DatabaseDep,
+    question: QuestionDep, demo: DemoDep, session: ReadSession, pool: PoolDep
 ) -> Response:
-    """Return the cached result of a demo, running it first when it never ran here."""
+    """Return the cached result of a demo; a GET never runs code, a POST to ``/run`` does."""
     cached = find_cached(session, question, demo, pool.state.get("device_kind"))
     if cached is None:
-        cached = live(request, pool, database, question, demo)
+        detail = (
+            f"Demo {demo.index} of question {question.number}: not run yet on this server;"
+            f" POST /api/questions/{question.number}/demos/{demo.index}/run runs it."
+        )
+        raise HTTPException(404, detail=detail)
     return model_response(cached)
 
 

@@ -138,8 +138,18 @@ def test_results_are_cached_and_survive_a_restart(
         again = restarted.get("/api/questions/3/demos/2")
         assert again.status_code == 200 and again.json()["cached"] is True
         never_ran = restarted.get(f"/api/questions/50/demos/{DEMO['Sleep']}")
-        assert never_ran.status_code == 503
-        assert "turned off" in never_ran.json()["detail"]
+        assert never_ran.status_code == 404
+        assert "not run yet on this server" in never_ran.json()["detail"]
+        cannot_run = restarted.post(f"/api/questions/50/demos/{DEMO['Sleep']}/run")
+        assert cannot_run.status_code == 503
+        assert "turned off" in cannot_run.json()["detail"]
+
+
+def test_a_get_never_runs_a_demo(client: TestClient) -> None:
+    never_ran = client.get("/api/questions/3/demos/1")
+    assert never_ran.status_code == 404
+    assert "not run yet on this server" in never_ran.json()["detail"]
+    assert "POST /api/questions/3/demos/1/run" in never_ran.json()["detail"]
 
 
 @pytest.mark.slow
