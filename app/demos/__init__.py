@@ -1,6 +1,7 @@
 """Live TensorFlow demos, split at the process boundary.
 
-Web side: ``pool``, ``sandbox``, ``cgroups``, ``runs``, ``expectations``, ``playground``.
-Sandbox side: ``worker`` and ``capture``, the only code that runs beside a snippet.
-Both sides speak only through ``protocol``.
+Web side: ``pool`` and ``process`` (the workers), ``sandbox`` and ``cgroups`` (their
+containment), ``runs`` (the cache and live runs), ``expectations``, ``playground``.
+Sandbox side: ``worker``, ``capture`` and ``snippet``, the only code that runs beside a
+snippet. Both sides speak only through ``protocol``, which the sandbox side imports too.
 """

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -185,6 +185,7 @@ class PoolBusy(Exception):
 Observer = Callable[[RunOutcome | None, float], None]
 
 
+@runtime_checkable
 class DemoRunner(Protocol):
     """Runs snippets: the pool of workers, or a test's stand-in for it."""
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from app.config import Settings
+from app.demos.pool import DemoPool
 from app.demos.protocol import (
+    DemoRunner,
     Done,
     Hello,
     Limit,
@@ -119,3 +123,11 @@ def test_the_protocol_imports_nothing_heavy() -> None:
     assert loaded.returncode == 0, loaded.stderr
     modules = set(json.loads(loaded.stdout))
     assert not {"tensorflow", "app.config", "sqlalchemy", "fastapi"} & modules
+
+
+def test_the_pool_and_the_tests_stand_in_are_demo_runners(tmp_path: Path) -> None:
+    from tests.routes.test_playground import RecordingPool
+
+    settings = Settings(data_dir=tmp_path, demo_workers=0)
+    assert isinstance(DemoPool(settings), DemoRunner)
+    assert isinstance(RecordingPool(settings), DemoRunner)
