@@ -21,12 +21,12 @@ from typing import Any
 from app.config import Settings
 from app.demos.protocol import (
     NOISE,
-    Done,
     Hello,
     Limit,
     OnOutput,
     Output,
     ProtocolError,
+    Reply,
     Run,
     RunOutcome,
     Status,
@@ -37,7 +37,6 @@ from app.demos.protocol import (
 from app.demos.sandbox import plan_launch
 
 logger = logging.getLogger("tfquiz.demos")
-Reply = Hello | Output | Limit | Done
 
 
 class WorkerProcess:

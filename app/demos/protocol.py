@@ -117,10 +117,11 @@ class Done(Message):
     tensors: list[dict[str, Any]]
 
 
-Request = Annotated[Run | Stop, Field(discriminator="type")]
-Reply = Annotated[Hello | Output | Limit | Done, Field(discriminator="type")]
-_REQUEST: TypeAdapter[Run | Stop] = TypeAdapter(Request)
-_REPLY: TypeAdapter[Hello | Output | Limit | Done] = TypeAdapter(Reply)
+Request = Run | Stop
+Reply = Hello | Output | Limit | Done
+# Read by their "type" first: a line names the one model it must match.
+_REQUEST: TypeAdapter[Request] = TypeAdapter(Annotated[Request, Field(discriminator="type")])
+_REPLY: TypeAdapter[Reply] = TypeAdapter(Annotated[Reply, Field(discriminator="type")])
 
 
 def dump(*messages: Message) -> bytes:
@@ -129,19 +130,19 @@ def dump(*messages: Message) -> bytes:
     return "".join(json.dumps(m.model_dump(), ensure_ascii=True) + "\n" for m in messages).encode()
 
 
-def parse_request(line: bytes | str) -> Run | Stop:
+def parse_request(line: bytes | str) -> Request:
     """Read one line the web process sent; raise ProtocolError when it is not a request."""
     try:
-        request: Run | Stop = _REQUEST.validate_json(line)
+        request: Request = _REQUEST.validate_json(line)
     except ValidationError as error:
         raise _malformed(error, line) from None
     return request
 
 
-def parse_reply(line: bytes | str) -> Hello | Output | Limit | Done:
+def parse_reply(line: bytes | str) -> Reply:
     """Read one line a worker sent; raise ProtocolError when it is not a reply."""
     try:
-        reply: Hello | Output | Limit | Done = _REPLY.validate_json(line)
+        reply: Reply = _REPLY.validate_json(line)
     except ValidationError as error:
         raise _malformed(error, line) from None
     return reply
