@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -117,6 +117,7 @@ class Done(Message):
     tensors: list[dict[str, Any]]
 
 
+T = TypeVar("T")
 Request = Run | Stop
 Reply = Hello | Output | Limit | Done
 # Read by their "type" first: a line names the one model it must match.
@@ -132,29 +133,24 @@ def dump(*messages: Message) -> bytes:
 
 def parse_request(line: bytes | str) -> Request:
     """Read one line the web process sent; raise ProtocolError when it is not a request."""
-    try:
-        request: Request = _REQUEST.validate_json(line)
-    except ValidationError as error:
-        raise _malformed(error, line) from None
-    return request
+    return _parse(_REQUEST, line)
 
 
 def parse_reply(line: bytes | str) -> Reply:
     """Read one line a worker sent; raise ProtocolError when it is not a reply."""
+    return _parse(_REPLY, line)
+
+
+def _parse(adapter: TypeAdapter[T], line: bytes | str) -> T:
+    """Validate a line as one of the adapter's models, or say what is wrong and show it."""
     try:
-        reply: Reply = _REPLY.validate_json(line)
+        return adapter.validate_json(line)
     except ValidationError as error:
-        raise _malformed(error, line) from None
-    return reply
-
-
-def _malformed(error: ValidationError, line: bytes | str) -> ProtocolError:
-    """Say what is wrong with a line, and show its start."""
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in e['loc']) or 'line'}: {e['msg']}"
-        for e in error.errors(include_url=False)
-    )
-    return ProtocolError(f"malformed demo message ({problems}): {line[:200]!r}")
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or 'line'}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        raise ProtocolError(f"malformed demo message ({problems}): {line[:200]!r}") from None
 
 
 class RunOutcome(BaseModel):
