@@ -138,7 +138,7 @@ def apply_grades(
         session.scalars(select(Attempt).where(Attempt.question_id == qid).order_by(Attempt.id))
     )
     changes: list[float] = []
-    graded: list[tuple[int, int, GradeResult]] = []
+    graded: list[tuple[Attempt, GradeResult]] = []
     counted = kept = 0
     now = utc_now()
     for attempt in attempts:
@@ -166,7 +166,7 @@ def apply_grades(
                 )
             )
         _store(attempt, question, result, touched)
-        graded.append((attempt.id, question.number, result))
+        graded.append((attempt, result))
     if not dry_run and attempts:
         ids = [a.id for a in attempts]
         session.execute(delete(AttemptPoint).where(AttemptPoint.attempt_id.in_(ids)))
