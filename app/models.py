@@ -77,6 +77,8 @@ class Attempt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id", ondelete="CASCADE"))
+    # A question is its uuid: every query goes by it. The number is the one the question had
+    # when answered, shown (and exported) only, so renumbering a file keeps its history.
     question_id: Mapped[str] = mapped_column(String(36), index=True)
     question_number: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
