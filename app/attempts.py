@@ -39,24 +39,31 @@ def record_attempt(
         learner_id=learner_id,
         question_id=str(question.id),
         question_number=question.number,
-        content_hash=question.content_hash,
         text=text,
-        score=result.score,
-        points=result.points,
-        max_points=result.max_points,
-        breakdown=result.model_dump(mode="json"),
         final_score=result.score,
         final_points=result.points,
         idempotency_key=idempotency_key,
-        confidence=result.confidence,
-        needs_review=result.needs_review,
-        review_reason=result.review_reason,
         practice=practice,
+        **graded_columns(question, result),
     )
     session.add(attempt)
     session.flush()
     insert_result_rows(session, [(attempt, result)])
     return attempt
+
+
+def graded_columns(question: Question, result: GradeResult) -> dict[str, object]:
+    """Return the columns grading sets on an attempt: a new answer and a re-grade share them."""
+    return {
+        "content_hash": question.content_hash,
+        "score": result.score,
+        "points": result.points,
+        "max_points": result.max_points,
+        "breakdown": result.model_dump(mode="json"),
+        "confidence": result.confidence,
+        "needs_review": result.needs_review,
+        "review_reason": result.review_reason,
+    }
 
 
 def counted(column: SQLColumnExpression[float], count_practice: bool) -> SQLColumnExpression[float]:

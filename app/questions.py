@@ -156,11 +156,7 @@ def parse_question(raw: bytes, path: Path) -> Question:
         raise FileInvalid(errors)
     _check_demo_links(rubric, len(demos), sections[RUBRIC], path)
     return Question(
-        id=front.id,
-        number=front.number,
-        title=front.title,
-        topic=front.topic,
-        points=front.points,
+        **dict(front),
         prompt_markdown=sections[QUESTION][0].markdown,
         reference_markdown=sections[REFERENCE][0].markdown,
         rubric=rubric,
