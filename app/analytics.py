@@ -133,10 +133,10 @@ class Analysis:
     questions: dict[str, QuestionFigures]
 
 
-def optional_points(questions: Iterable[Question]) -> dict[int, list[str]]:
-    """Return each question's optional key points, by question number."""
+def optional_points(questions: Iterable[Question]) -> dict[str, list[str]]:
+    """Return each question's optional key points, by question id."""
     return {
-        q.number: [p.id for p in q.rubric.key_points if p.optional]
+        str(q.id): [p.id for p in q.rubric.key_points if p.optional]
         for q in questions
         if any(p.optional for p in q.rubric.key_points)
     }
@@ -144,42 +144,33 @@ def optional_points(questions: Iterable[Question]) -> dict[int, list[str]]:
 
 def analyse(
     session: Session,
-    numbers: dict[str, int],
+    question_ids: Collection[str],
     top: int | None = None,
-    optional: Mapping[int, Collection[str]] | None = None,
+    optional: Mapping[str, Collection[str]] | None = None,
 ) -> Analysis:
     """Return the class figures and the item analysis of each question.
 
-    ``numbers`` maps the id of every question in the quiz to its number (a learner's total
-    spans them all); ``top`` keeps only the most frequent missed key points and
-    misconceptions of each question. A point in ``optional`` (by question number) is never
-    "missed": a complete answer need not make it, as the learner's own page says.
+    ``question_ids`` names every question in the quiz (a learner's total spans them all);
+    ``top`` keeps only the most frequent missed key points and misconceptions of each
+    question. A point in ``optional`` (by question id) is never "missed": a complete answer
+    need not make it, as the learner's own page says.
     """
-    figures = {qid: QuestionFigures(qid) for qid in numbers}
-    overall = _add_moments(session, list(numbers), figures)
-    # The per-point and misconception rows carry the question's number, not its id.
-    by_number = {number: figures[qid] for qid, number in numbers.items()}
+    ids = list(question_ids)
+    figures = {qid: QuestionFigures(qid) for qid in ids}
+    overall = _add_moments(session, ids, figures)
     point, mistake = AttemptPoint, AttemptMisconception
     beyond = [
-        and_(point.question_number == number, point.point_id.in_(ids))
-        for number, ids in (optional or {}).items()
-        if ids
+        and_(point.question_id == qid, point.point_id.in_(points))
+        for qid, points in (optional or {}).items()
+        if points
     ]
     required = [not_(or_(*beyond))] if beyond else []
     missed = _counts(
-        session,
-        point.question_number,
-        point.point_id,
-        list(by_number),
-        top,
-        point.met.is_(False),
-        *required,
+        session, point.question_id, point.point_id, ids, top, point.met.is_(False), *required
     )
-    found = _counts(
-        session, mistake.question_number, mistake.misconception_id, list(by_number), top
-    )
-    for number, item in by_number.items():
-        item.missed, item.misconceptions = missed.get(number, []), found.get(number, [])
+    found = _counts(session, mistake.question_id, mistake.misconception_id, ids, top)
+    for qid, item in figures.items():
+        item.missed, item.misconceptions = missed.get(qid, []), found.get(qid, [])
     return Analysis(overall, figures)
 
 
@@ -314,29 +305,31 @@ def score_bin(score: ColumnElement[float]) -> ColumnElement[int]:
 
 def _counts(
     session: Session,
-    number: InstrumentedAttribute[int],
+    question: InstrumentedAttribute[str],
     key: InstrumentedAttribute[str],
-    numbers: list[int],
+    question_ids: list[str],
     top: int | None,
     *conditions: ColumnElement[bool],
-) -> dict[int, list[Count]]:
-    """Count rows per question and key, most frequent first, keeping the ``top`` of each."""
+) -> dict[str, list[Count]]:
+    """Count rows per question id and key, most frequent first, keeping the ``top`` of each."""
     count = func.count()
-    rank = func.row_number().over(partition_by=number, order_by=(count.desc(), key))
+    rank = func.row_number().over(partition_by=question, order_by=(count.desc(), key))
     ranked = (
-        select(number.label("number"), key.label("key"), count.label("count"), rank.label("rank"))
-        .where(number.in_(numbers), *conditions)
-        .group_by(number, key)
+        select(
+            question.label("question"), key.label("key"), count.label("count"), rank.label("rank")
+        )
+        .where(question.in_(question_ids), *conditions)
+        .group_by(question, key)
         .subquery()
     )
-    query = select(ranked.c.number, ranked.c.key, ranked.c.count).order_by(
-        ranked.c.number, ranked.c.rank
+    query = select(ranked.c.question, ranked.c.key, ranked.c.count).order_by(
+        ranked.c.question, ranked.c.rank
     )
     if top is not None:
         query = query.where(ranked.c.rank <= top)
-    found: dict[int, list[Count]] = {}
-    for question_number, item_id, times in session.execute(query):
-        found.setdefault(question_number, []).append(Count(item_id, int(times)))
+    found: dict[str, list[Count]] = {}
+    for question_id, item_id, times in session.execute(query):
+        found.setdefault(question_id, []).append(Count(item_id, int(times)))
     return found
 
 

@@ -39,24 +39,31 @@ def record_attempt(
         learner_id=learner_id,
         question_id=str(question.id),
         question_number=question.number,
-        content_hash=question.content_hash,
         text=text,
-        score=result.score,
-        points=result.points,
-        max_points=result.max_points,
-        breakdown=result.model_dump(mode="json"),
         final_score=result.score,
         final_points=result.points,
         idempotency_key=idempotency_key,
-        confidence=result.confidence,
-        needs_review=result.needs_review,
-        review_reason=result.review_reason,
         practice=practice,
+        **graded_columns(question, result),
     )
     session.add(attempt)
     session.flush()
-    insert_result_rows(session, [(attempt.id, question.number, result)])
+    insert_result_rows(session, [(attempt, result)])
     return attempt
+
+
+def graded_columns(question: Question, result: GradeResult) -> dict[str, object]:
+    """Return the columns grading sets on an attempt: a new answer and a re-grade share them."""
+    return {
+        "content_hash": question.content_hash,
+        "score": result.score,
+        "points": result.points,
+        "max_points": result.max_points,
+        "breakdown": result.model_dump(mode="json"),
+        "confidence": result.confidence,
+        "needs_review": result.needs_review,
+        "review_reason": result.review_reason,
+    }
 
 
 def counted(column: SQLColumnExpression[float], count_practice: bool) -> SQLColumnExpression[float]:
@@ -122,21 +129,21 @@ def get_own_attempt(session: Session, learner_id: int, attempt_id: int) -> Attem
     return attempt if attempt is not None and attempt.learner_id == learner_id else None
 
 
-def insert_result_rows(session: Session, graded: Sequence[tuple[int, int, GradeResult]]) -> None:
+def insert_result_rows(session: Session, graded: Sequence[tuple[Attempt, GradeResult]]) -> None:
     """Insert the key-point and misconception rows of graded attempts, in bulk.
 
-    Takes (attempt id, question number, result) triples: one for a new attempt, many for
-    a re-grade. In bulk because the unit of work's bookkeeping per object would cost more
-    than the insert, inside the write lock.
+    Takes (attempt, result) pairs: one for a new attempt, many for a re-grade; each row
+    names its attempt's question as the attempt does. In bulk because the unit of work's
+    bookkeeping per object would cost more than the insert, inside the write lock.
     """
     points = [
-        {"attempt_id": attempt_id, "point_id": p.id, "question_number": number, "met": p.met}
-        for attempt_id, number, result in graded
+        {"attempt_id": a.id, "point_id": p.id, "met": p.met, **_question_of(a)}
+        for a, result in graded
         for p in result.key_points
     ]
     mistakes = [
-        {"attempt_id": attempt_id, "misconception_id": m.id, "question_number": number}
-        for attempt_id, number, result in graded
+        {"attempt_id": a.id, "misconception_id": m.id, **_question_of(a)}
+        for a, result in graded
         for m in result.misconceptions
     ]
     connection = session.connection()
@@ -144,3 +151,8 @@ def insert_result_rows(session: Session, graded: Sequence[tuple[int, int, GradeR
         connection.execute(insert(AttemptPoint), points)
     if mistakes:
         connection.execute(insert(AttemptMisconception), mistakes)
+
+
+def _question_of(attempt: Attempt) -> dict[str, str | int]:
+    """Return the question columns a result row copies from its attempt."""
+    return {"question_id": attempt.question_id, "question_number": attempt.question_number}

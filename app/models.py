@@ -66,7 +66,7 @@ class Attempt(Base):
 
     __tablename__ = "attempt"
     __table_args__ = (
-        Index("ix_attempt_learner_question", "learner_id", "question_number"),
+        Index("ix_attempt_learner_question", "learner_id", "question_id"),
         # Covers "best counted score per learner and question", the dashboard's core query.
         Index("ix_attempt_best_scores", "question_id", "learner_id", "final_score", "final_points"),
         # A client retrying after a lost response sends the same key: stored once.
@@ -77,6 +77,8 @@ class Attempt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id", ondelete="CASCADE"))
+    # A question is its uuid: every query goes by it. The number is the one the question had
+    # when answered, shown (and exported) only, so renumbering a file keeps its history.
     question_id: Mapped[str] = mapped_column(String(36), index=True)
     question_number: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -111,13 +113,16 @@ class AttemptPoint(Base):
     """Whether an attempt met one key point: the rows behind "most often missed"."""
 
     __tablename__ = "attempt_point"
-    __table_args__ = (Index("ix_attempt_point_missed", "question_number", "met", "point_id"),)
+    # Counts missed points per question; its leading column also finds a question's rows.
+    __table_args__ = (Index("ix_attempt_point_missed", "question_id", "met", "point_id"),)
 
     attempt_id: Mapped[int] = mapped_column(
         ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
     )
     point_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    question_number: Mapped[int] = mapped_column(Integer, index=True)
+    # The question is its uuid, as on the attempt; the number is what it was then, shown only.
+    question_id: Mapped[str] = mapped_column(String(36))
+    question_number: Mapped[int] = mapped_column(Integer)
     met: Mapped[bool] = mapped_column(Boolean)
 
 
@@ -130,7 +135,9 @@ class AttemptMisconception(Base):
         ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
     )
     misconception_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    question_number: Mapped[int] = mapped_column(Integer, index=True)
+    # The question is its uuid, as on the attempt; the number is what it was then, shown only.
+    question_id: Mapped[str] = mapped_column(String(36), index=True)
+    question_number: Mapped[int] = mapped_column(Integer)
 
 
 class Instructor(Base):
@@ -274,12 +281,17 @@ class PlaygroundRun(Base):
     """The audit log of the instructor playground: who ran what edited code, and how it went."""
 
     __tablename__ = "playground_run"
+    # A demo's history: its newest runs.
+    __table_args__ = (Index("ix_playground_run_demo", "question_id", "demo_index", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instructor_id: Mapped[int | None] = mapped_column(
         ForeignKey("instructor.id", ondelete="SET NULL"), index=True
     )
-    question_number: Mapped[int] = mapped_column(Integer)
+    # The question's uuid; null only on a run recorded before uuids were kept whose
+    # question no attempt names (migration 0007), which is shown under its number.
+    question_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    question_number: Mapped[int] = mapped_column(Integer)  # when run, shown only
     demo_index: Mapped[int] = mapped_column(Integer)
     code: Mapped[str] = mapped_column(Text)
     code_hash: Mapped[str] = mapped_column(String(64))

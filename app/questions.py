@@ -51,6 +51,27 @@ class QuestionBank:
         """Return the questions sorted by number."""
         return [self.questions[n] for n in sorted(self.questions)]
 
+    def ids(self) -> list[str]:
+        """Return the questions' uuids in quiz order: the keys every stored row uses."""
+        return [str(q.id) for q in self.ordered()]
+
+    def by_id(self, question_id: str) -> Question | None:
+        """Return the question with this uuid, whatever number its file now gives it."""
+        return next((q for q in self.questions.values() if str(q.id) == question_id), None)
+
+    @property
+    def possible_points(self) -> float:
+        """Return the most points a learner can score over the whole quiz."""
+        return sum(q.points for q in self.ordered())
+
+    def neighbours(self, question: Question) -> tuple[Question | None, Question | None]:
+        """Return the questions before and after this one in quiz order (None at the ends)."""
+        ordered = self.ordered()
+        index = sorted(self.questions).index(question.number)
+        previous = ordered[index - 1] if index > 0 else None
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        return previous, following
+
 
 class FileInvalid(Exception):
     """Raised inside the loader to collect a file's errors."""
@@ -135,11 +156,7 @@ def parse_question(raw: bytes, path: Path) -> Question:
         raise FileInvalid(errors)
     _check_demo_links(rubric, len(demos), sections[RUBRIC], path)
     return Question(
-        id=front.id,
-        number=front.number,
-        title=front.title,
-        topic=front.topic,
-        points=front.points,
+        **dict(front),
         prompt_markdown=sections[QUESTION][0].markdown,
         reference_markdown=sections[REFERENCE][0].markdown,
         rubric=rubric,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.attempts import insert_result_rows
+from app.attempts import graded_columns, insert_result_rows
 from app.db import Database
 from app.grading import GradeResult, grade_answer
 from app.models import Attempt, AttemptMisconception, AttemptPoint, ScoreChange, utc_now
@@ -138,7 +138,7 @@ def apply_grades(
         session.scalars(select(Attempt).where(Attempt.question_id == qid).order_by(Attempt.id))
     )
     changes: list[float] = []
-    graded: list[tuple[int, int, GradeResult]] = []
+    graded: list[tuple[Attempt, GradeResult]] = []
     counted = kept = 0
     now = utc_now()
     for attempt in attempts:
@@ -166,7 +166,7 @@ def apply_grades(
                 )
             )
         _store(attempt, question, result, touched)
-        graded.append((attempt.id, question.number, result))
+        graded.append((attempt, result))
     if not dry_run and attempts:
         ids = [a.id for a in attempts]
         session.execute(delete(AttemptPoint).where(AttemptPoint.attempt_id.in_(ids)))
@@ -189,16 +189,8 @@ def apply_grades(
 
 def _store(attempt: Attempt, question: Question, result: GradeResult, touched: bool) -> None:
     """Write a new grade onto an attempt; an instructor's counted score stays."""
-    attempt.score, attempt.points, attempt.max_points = (
-        result.score,
-        result.points,
-        result.max_points,
-    )
-    attempt.breakdown = result.model_dump(mode="json")
-    attempt.content_hash = question.content_hash
-    attempt.confidence = result.confidence
-    attempt.needs_review = result.needs_review
-    attempt.review_reason = result.review_reason
+    for name, value in graded_columns(question, result).items():
+        setattr(attempt, name, value)
     if not touched:
         attempt.final_score, attempt.final_points = result.score, result.points
 

@@ -124,6 +124,7 @@ def populate(
                     {
                         "attempt_id": attempt_id,
                         "point_id": point_id,
+                        "question_id": str(question.id),
                         "question_number": question.number,
                         "met": hit,
                     }
@@ -133,6 +134,7 @@ def populate(
                     {
                         "attempt_id": attempt_id,
                         "misconception_id": m,
+                        "question_id": str(question.id),
                         "question_number": question.number,
                     }
                     for m in misconceptions

@@ -101,8 +101,7 @@ def analysis(app: FastAPI, client: TestClient) -> Analysis:
     """The analysis of the hand-worked class."""
     make_class(app)
     with app.state.db.reading() as session:
-        numbers = {str(q.id): q.number for q in BANK.ordered()}
-        return analyse(session, numbers, optional=optional_points(BANK.ordered()))
+        return analyse(session, BANK.ids(), optional=optional_points(BANK.ordered()))
 
 
 def test_class_figures(analysis: Analysis) -> None:
@@ -160,13 +159,13 @@ def test_unanswered_questions_have_no_figures(analysis: Analysis) -> None:
 def test_top_keeps_the_most_frequent(app: FastAPI, client: TestClient) -> None:
     make_class(app)
     with app.state.db.reading() as session:
-        found = analyse(session, {str(q.id): q.number for q in BANK.ordered()}, top=2)
+        found = analyse(session, BANK.ids(), top=2)
     assert len(found.questions[Q1].missed) == 2
 
 
 def test_an_empty_class(app: FastAPI, client: TestClient) -> None:
     with app.state.db.reading() as session:
-        found = analyse(session, {Q1: 1, Q3: 3})
+        found = analyse(session, [Q1, Q3])
     assert (found.overall.learners, found.overall.attempts) == (0, 0)
     assert found.overall.mean_score is None and found.questions[Q1].median_score is None
 

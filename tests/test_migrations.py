@@ -86,3 +86,68 @@ def test_attempts_recorded_before_reviews_keep_their_scores_and_points(tmp_path:
         found = connection.execute(text("SELECT misconception_id FROM attempt_misconception"))
         assert found.scalars().all() == ["m"]
     engine.dispose()
+
+
+def test_rows_recorded_by_number_are_keyed_by_the_question_uuid(tmp_path: Path) -> None:
+    engine = empty_engine(tmp_path)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+    # Question "qa" was number 1 and "qb" number 2, until the files were renumbered in
+    # February and "qb" became number 1.
+    attempts = [(1, "qa", 1, "2026-01-01"), (2, "qb", 2, "2026-01-02"), (3, "qb", 1, "2026-03-01")]
+    runs = [(1, 1, "2026-02-01"), (2, 1, "2026-04-01"), (3, 2, "2025-12-01"), (4, 7, "2026-01-05")]
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO learner (display_name, name_key, created_at) "
+                "VALUES ('Old', 'old', '2026-01-01 00:00:00')"
+            )
+        )
+        for attempt_id, question_id, number, day in attempts:
+            connection.execute(
+                text(
+                    "INSERT INTO attempt (id, learner_id, question_id, question_number,"
+                    " content_hash, text, score, points, max_points, breakdown, created_at,"
+                    " final_score, final_points) VALUES (:id, 1, :qid, :number, 'h', 't', 0.5, 5,"
+                    " 10, '{}', :at, 0.5, 5)"
+                ),
+                {"id": attempt_id, "qid": question_id, "number": number, "at": f"{day} 12:00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO attempt_point (attempt_id, point_id, question_number, met)"
+                    " VALUES (:id, 'p', :number, false)"
+                ),
+                {"id": attempt_id, "number": number},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO attempt_misconception (attempt_id, misconception_id,"
+                    " question_number) VALUES (:id, 'm', :number)"
+                ),
+                {"id": attempt_id, "number": number},
+            )
+        for run_id, number, day in runs:
+            connection.execute(
+                text(
+                    "INSERT INTO playground_run (id, question_number, demo_index, code, code_hash,"
+                    " status, created_at) VALUES (:id, :number, 1, 'x', 'h', 'ok', :at)"
+                ),
+                {"id": run_id, "number": number, "at": f"{day} 12:00:00"},
+            )
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        for table in ("attempt_point", "attempt_misconception"):
+            rows = connection.execute(
+                text(f"SELECT attempt_id, question_id, question_number FROM {table} ORDER BY 1")
+            )
+            assert rows.all() == [(1, "qa", 1), (2, "qb", 2), (3, "qb", 1)]
+        runs_found = connection.execute(
+            text("SELECT id, question_id, question_number FROM playground_run ORDER BY id")
+        )
+        # The last attempt under the run's number at or before it, else the first after it;
+        # a number no attempt ever had leaves the uuid unknown.
+        assert runs_found.all() == [(1, "qa", 1), (2, "qb", 1), (3, "qb", 2), (4, None, 7)]
+    engine.dispose()

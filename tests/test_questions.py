@@ -183,3 +183,19 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
 def test_a_missing_folder_is_an_error(tmp_path: Path) -> None:
     bank = load_folder(tmp_path / "nowhere")
     assert bank.errors and "not a folder" in bank.errors[0].message
+
+
+def test_the_bank_finds_questions_by_uuid_and_in_order(tmp_path: Path) -> None:
+    for number, uid in ((12, "7d3c8a9e-1111"), (3, "7d3c8a9e-2222"), (40, "7d3c8a9e-3333")):
+        text = VALID.replace("number: 12", f"number: {number}").replace("7d3c8a9e-1111", uid)
+        (tmp_path / f"{number}.md").write_text(text.replace("points: 5", f"points: {number}"))
+    bank = load_folder(tmp_path)
+    first, middle, last = bank.ordered()
+    assert [q.number for q in (first, middle, last)] == [3, 12, 40]
+    assert bank.ids() == [str(q.id) for q in (first, middle, last)]
+    assert bank.by_id(str(middle.id)) is middle
+    assert bank.by_id("7d3c8a9e-9999-4a2b-8c3d-0123456789ab") is None
+    assert bank.possible_points == 3 + 12 + 40
+    assert bank.neighbours(first) == (None, middle)
+    assert bank.neighbours(middle) == (first, last)
+    assert bank.neighbours(last) == (middle, None)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -100,10 +100,7 @@ def recent_runs(session: Session, question: Question, demo: Demo) -> list[AuditE
     query = (
         select(PlaygroundRun, Instructor.email)
         .outerjoin(Instructor, Instructor.id == PlaygroundRun.instructor_id)
-        .where(
-            PlaygroundRun.question_number == question.number,
-            PlaygroundRun.demo_index == demo.index,
-        )
+        .where(of_question(question), PlaygroundRun.demo_index == demo.index)
         .order_by(PlaygroundRun.id.desc())
         .limit(RECENT)
     )
@@ -113,6 +110,16 @@ def recent_runs(session: Session, question: Question, demo: Demo) -> list[AuditE
         )
         for row, email in session.execute(query)
     ]
+
+
+def of_question(question: Question) -> ColumnElement[bool]:
+    """Return the condition "a run of this question", by uuid, so renumbering keeps history."""
+    # A run recorded before uuids whose number no attempt had (migration 0007) has none:
+    # it goes with the question that has its number now.
+    legacy = PlaygroundRun.question_id.is_(None) & (
+        PlaygroundRun.question_number == question.number
+    )
+    return or_(PlaygroundRun.question_id == str(question.id), legacy)
 
 
 def run_edited(
@@ -132,6 +139,7 @@ def run_edited(
         # A refused attempt keeps its hash but not its code, so a flood cannot fill the disk.
         row = PlaygroundRun(
             instructor_id=who.id,
+            question_id=str(question.id),
             question_number=question.number,
             demo_index=demo.index,
             code="" if wait else code,

@@ -78,11 +78,10 @@ def labelled_from_db(session: Session, bank: QuestionBank) -> list[Labelled]:
     Answers to a question no longer loaded are left out; a renumbered question is found
     by its id.
     """
-    numbers = {str(q.id): q.number for q in bank.questions.values()}
     return [
-        Labelled(numbers[row.question_id], row.text, row.human, "instructors' scores")
+        Labelled(question.number, row.text, row.human, "instructors' scores")
         for row in labelled_answers(session)
-        if row.question_id in numbers
+        if (question := bank.by_id(row.question_id)) is not None
     ]
 
 

@@ -84,13 +84,7 @@ ERRORS = documented(400, 401, 403, 404, 413, 422, 429, 503)
 
 def summarise(question: Question) -> QuestionSummary:
     """Return the listing form of a question."""
-    return QuestionSummary(
-        number=question.number,
-        id=question.id,
-        title=question.title,
-        topic=question.topic,
-        points=question.points,
-    )
+    return QuestionSummary.model_validate(question, from_attributes=True)
 
 
 @router.get("/questions", response_model=list[QuestionSummary])

@@ -215,22 +215,22 @@ def dashboard(
 ) -> Response:
     """Show the class: headline figures, the sortable score matrix and item analysis."""
     chosen = parse_sort(bank, sort, order)
-    numbers = {str(q.id): q.number for q in bank.ordered()}
-    analysis = analyse(session, numbers, top=TOP, optional=optional_points(bank.ordered()))
+    ids = bank.ids()
+    analysis = analyse(session, ids, top=TOP, optional=optional_points(bank.ordered()))
     overall, figures = analysis.overall, analysis.questions
     pages = max(1, math.ceil(overall.learners / PAGE_SIZE))
     page = min(page, pages)
     offset = (page - 1) * PAGE_SIZE
-    rows = matrix_rows(session, list(numbers), chosen.column, chosen.descending, offset, PAGE_SIZE)
+    rows = matrix_rows(session, ids, chosen.column, chosen.descending, offset, PAGE_SIZE)
     return render(
         request,
         "instructor/dashboard.html",
         instructor=instructor,
         overall=overall,
-        possible=sum(q.points for q in bank.ordered()),
+        possible=bank.possible_points,
         questions=[question_row(q, figures[str(q.id)]) for q in bank.ordered()],
         headings=headings(bank, chosen),
-        lines=matrix_lines(rows, list(numbers)),
+        lines=matrix_lines(rows, ids),
         page=page,
         pages=pages,
         first=offset + 1,
@@ -248,8 +248,7 @@ def question_detail(
     session: ReadSession,
 ) -> Response:
     """Show one question's analysis: every key point and misconception with its counts."""
-    numbers = {str(q.id): q.number for q in bank.ordered()}
-    figures = analyse(session, numbers, optional=optional_points(bank.ordered())).questions
+    figures = analyse(session, bank.ids(), optional=optional_points(bank.ordered())).questions
     row = question_row(question, figures[str(question.id)], large=True, complete=True)
     return render(request, "instructor/question.html", instructor=instructor, row=row)
 
@@ -300,7 +299,7 @@ def attempt_groups(
         qid = str(question.id)
         views = by_question.pop(qid, [])
         groups.append(AttemptGroup(question.number, question.title, True, progress.get(qid), views))
-    for qid, views in by_question.items():
+    for qid, views in sorted(by_question.items(), key=lambda item: numbers[item[0]]):
         title = "A question no longer in the quiz"
         groups.append(AttemptGroup(numbers[qid], title, False, progress.get(qid), views))
     return groups
@@ -321,9 +320,7 @@ def learner_detail(
             404, detail=f"There is no learner {learner_id}. Pick one from the dashboard."
         )
     attempts = session.scalars(
-        select(Attempt)
-        .where(Attempt.learner_id == learner_id)
-        .order_by(Attempt.question_number, Attempt.id.desc())
+        select(Attempt).where(Attempt.learner_id == learner_id).order_by(Attempt.id.desc())
     ).all()
     progress = progress_by_question(session, learner_id)
     groups = attempt_groups(bank, list(attempts), progress)
@@ -337,7 +334,7 @@ def learner_detail(
         answered=len(known),
         questions=len(bank.questions),
         total=sum(p.best_points for p in known),
-        possible=sum(q.points for q in bank.ordered()),
+        possible=bank.possible_points,
     )
 
 
@@ -375,8 +372,7 @@ class OverviewOut(BaseModel):
 @router.get("/api/instructor/overview", tags=["instructor"])
 def overview_api(bank: BankDep, session: ReadSession) -> OverviewOut:
     """Return the dashboard's figures: learners, attempts, mean score and per-question stats."""
-    numbers = {str(q.id): q.number for q in bank.ordered()}
-    analysis = analyse(session, numbers, optional=optional_points(bank.ordered()))
+    analysis = analyse(session, bank.ids(), optional=optional_points(bank.ordered()))
     overall, figures = analysis.overall, analysis.questions
     questions = [stats_out(q, figures[str(q.id)]) for q in bank.ordered()]
     return OverviewOut(
@@ -385,7 +381,7 @@ def overview_api(bank: BankDep, session: ReadSession) -> OverviewOut:
         attempts=overall.attempts,
         mean_score=_round(overall.mean_score),
         mean_total=_round(overall.mean_total),
-        possible_total=sum(q.points for q in bank.ordered()),
+        possible_total=bank.possible_points,
         questions=questions,
     )
 

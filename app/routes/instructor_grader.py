@@ -46,11 +46,10 @@ def agreement_page(
         for q in bank.ordered()
         if str(q.id) in report.questions
     ]
-    known = {str(q.id) for q in bank.ordered()}
     rows += [
         AgreementRow(report.numbers[qid], "A question no longer in the quiz", False, figures)
         for qid, figures in report.questions.items()
-        if qid not in known
+        if bank.by_id(qid) is None
     ]
     return page(
         request,

@@ -29,10 +29,6 @@ Text = Annotated[str, Form(max_length=20_000)]
 MAX_GROUP_IDS = 2000
 
 
-def _titles(bank: QuestionBank) -> dict[str, str]:
-    return {str(q.id): q.title for q in bank.ordered()}
-
-
 def _queue_page(
     request: Request,
     session: Session,
@@ -48,7 +44,7 @@ def _queue_page(
         status,
         instructor=instructor,
         items=review_queue(session),
-        titles=_titles(bank),
+        bank=bank,
         error=form.get("error"),
         error_attempt=form.get("error_attempt"),
         score=form.get("score", ""),

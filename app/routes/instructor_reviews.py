@@ -61,7 +61,7 @@ def _attempt_page(
 ) -> Response:
     """Render the review page of one attempt, with the override form and the history."""
     result = GradeResult.model_validate(attempt.breakdown)
-    question = next((q for q in bank.ordered() if str(q.id) == attempt.question_id), None)
+    question = bank.by_id(attempt.question_id)
     return page(
         request,
         "instructor/attempt.html",

@@ -174,7 +174,7 @@ def _question_page(
         question=question,
         learner=learner,
         prompt=render_markdown(question.prompt_markdown),
-        neighbours=_neighbours(bank.ordered(), question.number),
+        neighbours=bank.neighbours(question),
         form_key=new_form_key(),
         **context,
     )
@@ -315,7 +315,7 @@ def _result(
         "claims": claims_for_attempt(session, attempt),
         "changed": any(change.kind != CLAIM_REJECTED for change in history),
         "stale": attempt.content_hash != question.content_hash,
-        "neighbours": _neighbours(bank.ordered(), question.number),
+        "neighbours": bank.neighbours(question),
         "demos": demos_for(question, session, pool),
         "demos_open": True,
     }
@@ -340,22 +340,13 @@ def summary(request: Request, bank: BankDep, learner: LearnerDep, session: ReadS
     progress = progress_by_question(session, learner.id)
     rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
     total = sum(p.best_points for _, p in rows if p is not None)
-    possible = sum(q.points for q, _ in rows)
     return render(
         request,
         "quiz/summary.html",
         learner=learner,
         rows=rows,
         total=total,
-        possible=possible,
+        possible=bank.possible_points,
         answered=sum(1 for _, p in rows if p is not None),
         counts_practice=get_count_practice(session),
     )
-
-
-def _neighbours(ordered: list[Any], number: int) -> tuple[Any, Any]:
-    numbers = [q.number for q in ordered]
-    index = numbers.index(number)
-    previous = ordered[index - 1] if index > 0 else None
-    following = ordered[index + 1] if index + 1 < len(ordered) else None
-    return previous, following
