@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.grading import GradeResult
 from app.models import Attempt, AttemptMisconception, AttemptPoint
-from app.reviews import get_count_practice
+from app.policy import get_count_practice
 from app.schema import Question
 
 
@@ -114,6 +115,24 @@ def attempts_for(session: Session, learner_id: int, question_id: str) -> list[At
             .order_by(Attempt.id.desc())
         )
     )
+
+
+def attempts_at(session: Session, learner_id: int, question_id: str) -> int:
+    """Return how many attempts a learner has made at one question."""
+    query = select(func.count(Attempt.id)).where(
+        Attempt.learner_id == learner_id, Attempt.question_id == question_id
+    )
+    return int(session.scalar(query) or 0)
+
+
+def other_attempts(session: Session, attempt: Attempt) -> list[tuple[int, float, datetime]]:
+    """Return the learner's attempts at the same question: id, counted score, time."""
+    rows = session.execute(
+        select(Attempt.id, Attempt.final_score, Attempt.created_at)
+        .where(Attempt.learner_id == attempt.learner_id, Attempt.question_id == attempt.question_id)
+        .order_by(Attempt.id.desc())
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def get_own_attempt(session: Session, learner_id: int, attempt_id: int) -> Attempt | None:

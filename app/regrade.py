@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from app.attempts import insert_result_rows
 from app.db import Database
 from app.grading import GradeResult, grade_answer
-from app.models import Attempt, AttemptMisconception, AttemptPoint, ScoreChange, utc_now
+from app.models import Attempt, AttemptMisconception, AttemptPoint, ChangeKind, utc_now
+from app.overrides import record_change
 from app.questions import QuestionBank
 from app.review_queue import settled
-from app.reviews import REGRADE
 from app.schema import Question
 
 COMMENT = "Re-graded with the current rubric."
@@ -154,17 +154,8 @@ def apply_grades(
         if dry_run:
             continue
         if follows:
-            session.add(
-                ScoreChange(
-                    attempt_id=attempt.id,
-                    instructor_id=instructor_id,
-                    kind=REGRADE,
-                    old_score=attempt.final_score,
-                    new_score=result.score,
-                    comment=COMMENT,
-                    created_at=now,
-                )
-            )
+            score = (result.score, result.points)
+            record_change(session, attempt, ChangeKind.REGRADE, instructor_id, score, COMMENT, now)
         _store(attempt, question, result, touched)
         graded.append((attempt.id, question.number, result))
     if not dry_run and attempts:
