@@ -20,9 +20,14 @@ _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
 BADGE_LEVELS = ("high", "mid", "mid", "low")
 
 
-def format_points(value: float, digits: int = 2) -> str:
-    """Write points the way a person would: 7.5, 10, 0.25, rounded to ``digits`` places."""
-    return f"{round(value, digits):g}"
+def format_points(value: float, digits: int = 2, decimal: bool = False) -> str:
+    """Write points the way a person would: 7.5, 10, 0.25, rounded to ``digits`` places.
+
+    ``decimal`` keeps a decimal point on whole numbers (10.0), as the learner's pages and
+    the score matrix show them, so that a column of scores reads alike.
+    """
+    text = f"{round(value, digits):g}"
+    return text + ".0" if decimal and "." not in text else text
 
 
 def parse_points(raw: object, max_points: float) -> float:
@@ -57,4 +62,7 @@ def badge_level(score: float) -> str:
     return BADGE_LEVELS[-1]
 
 
-FILTERS: dict[str, Callable[..., Any]] = {"points": format_points, "badge_level": badge_level}
+TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {
+    "points": format_points,
+    "badge_level": badge_level,
+}
