@@ -40,24 +40,29 @@ def record_attempt(
         learner_id=learner_id,
         question_id=str(question.id),
         question_number=question.number,
-        content_hash=question.content_hash,
         text=text,
-        score=result.score,
-        points=result.points,
-        max_points=result.max_points,
-        breakdown=result.model_dump(mode="json"),
-        final_score=result.score,
-        final_points=result.points,
         idempotency_key=idempotency_key,
-        confidence=result.confidence,
-        needs_review=result.needs_review,
-        review_reason=result.review_reason,
         practice=practice,
     )
+    write_grade(attempt, question, result, as_counted=True)
     session.add(attempt)
     session.flush()
     insert_result_rows(session, [(attempt.id, question.number, result)])
     return attempt
+
+
+def write_grade(
+    attempt: Attempt, question: Question, result: GradeResult, as_counted: bool
+) -> None:
+    """Store a grade on an attempt, and as its counted score unless an instructor's stands."""
+    attempt.score, attempt.points = result.score, result.points
+    attempt.max_points = result.max_points
+    attempt.breakdown = result.model_dump(mode="json")
+    attempt.content_hash = question.content_hash
+    attempt.confidence = result.confidence
+    attempt.needs_review, attempt.review_reason = result.needs_review, result.review_reason
+    if as_counted:
+        attempt.final_score, attempt.final_points = result.score, result.points
 
 
 def counted(column: SQLColumnExpression[float], count_practice: bool) -> SQLColumnExpression[float]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.attempts import insert_result_rows
+from app.attempts import insert_result_rows, write_grade
 from app.db import Database
 from app.grading import GradeResult, grade_answer
 from app.models import Attempt, AttemptMisconception, AttemptPoint, ChangeKind, utc_now
@@ -156,7 +156,8 @@ def apply_grades(
         if follows:
             score = (result.score, result.points)
             record_change(session, attempt, ChangeKind.REGRADE, instructor_id, score, COMMENT, now)
-        _store(attempt, question, result, touched)
+        # An instructor's counted score stays.
+        write_grade(attempt, question, result, as_counted=not touched)
         graded.append((attempt.id, question.number, result))
     if not dry_run and attempts:
         ids = [a.id for a in attempts]
@@ -176,22 +177,6 @@ def apply_grades(
         counted=counted,
         kept=kept,
     )
-
-
-def _store(attempt: Attempt, question: Question, result: GradeResult, touched: bool) -> None:
-    """Write a new grade onto an attempt; an instructor's counted score stays."""
-    attempt.score, attempt.points, attempt.max_points = (
-        result.score,
-        result.points,
-        result.max_points,
-    )
-    attempt.breakdown = result.model_dump(mode="json")
-    attempt.content_hash = question.content_hash
-    attempt.confidence = result.confidence
-    attempt.needs_review = result.needs_review
-    attempt.review_reason = result.review_reason
-    if not touched:
-        attempt.final_score, attempt.final_points = result.score, result.points
 
 
 def missing_questions(session: Session, bank: QuestionBank) -> list[Skipped]:

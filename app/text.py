@@ -26,6 +26,15 @@ def has_control(text: str, *, single_line: bool = False) -> bool:
     return bool(_CONTROL.search(text) or (single_line and _LINE_BREAKING.search(text)))
 
 
+def size_problem(text: str, max_chars: int, what: str, empty: str) -> str | None:
+    """Say what is wrong with the length of a typed text (``empty`` if blank), or None."""
+    if not text.strip():
+        return empty
+    if len(text) > max_chars:
+        return f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}."
+    return None
+
+
 def has_surrogate(text: str) -> bool:
     """Tell whether text holds a lone surrogate, which no UTF-8 storage accepts."""
     return bool(_SURROGATE.search(text))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from app.text import has_control, has_surrogate, normalize_newlines
+from app.text import has_control, has_surrogate, normalize_newlines, size_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME_CHARS = 80
@@ -20,12 +20,9 @@ def clean_answer(text: str, max_chars: int) -> str:
     """Return the answer with line endings normalised, or raise InvalidText saying why."""
     _refuse_unencodable(text, "answer")
     text = normalize_newlines(text)
-    if not text.strip():
-        raise InvalidText("The answer is empty: write a few sentences before submitting.")
-    if len(text) > max_chars:
-        raise InvalidText(
-            f"The answer is {len(text):,} characters long; the limit is {max_chars:,}."
-        )
+    empty = "The answer is empty: write a few sentences before submitting."
+    if problem := size_problem(text, max_chars, "answer", empty):
+        raise InvalidText(problem)
     return text
 
 

@@ -25,7 +25,7 @@ from app.demos.runs import DemoResult
 from app.models import Instructor, PlaygroundRun, utc_now
 from app.ratelimit import take
 from app.schema import Demo, Question
-from app.text import has_surrogate, normalize_newlines
+from app.text import has_surrogate, normalize_newlines, size_problem
 
 audit = logging.getLogger("tfquiz.audit")
 OFF_MESSAGE = "The playground is turned off on this server (TFQUIZ_PLAYGROUND=1 turns it on)."
@@ -69,12 +69,9 @@ class AuditEntry:
 def clean_code(code: str) -> str:
     """Return the code with line endings normalised, or raise InvalidCode saying why."""
     code = normalize_newlines(code)
-    if not code.strip():
-        raise InvalidCode("The code is empty: write or paste a snippet before pressing Run.")
-    if len(code) > MAX_CODE_CHARS:
-        raise InvalidCode(
-            f"The code is {len(code):,} characters long; the limit is {MAX_CODE_CHARS:,}."
-        )
+    empty = "The code is empty: write or paste a snippet before pressing Run."
+    if problem := size_problem(code, MAX_CODE_CHARS, "code", empty):
+        raise InvalidCode(problem)
     if "\x00" in code:
         raise InvalidCode("The code contains a NUL character; remove it and run again.")
     if has_surrogate(code):
