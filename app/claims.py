@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.evidence import read_result
+from app.evidence import stored_result
 from app.grading import GradeResult
 from app.models import Attempt, ChangeKind, Claim, Learner, ScoreChange, utc_now
 from app.overrides import record_change
@@ -48,7 +48,7 @@ def clean_justification(text: str) -> str:
 
 def submit_claim(session: Session, attempt: Attempt, point_id: str, justification: str) -> Claim:
     """Queue a learner's claim that their attempt met a key point the grader missed."""
-    result = read_result(attempt.breakdown, attempt)
+    result = stored_result(attempt)
     point = next((p for p in result.key_points if p.id == point_id), None)
     if point is None:
         raise NotClaimable(point_id)
@@ -117,7 +117,7 @@ def _claims_query() -> Any:
 def _claim_views(session: Session, query: Any) -> list[ClaimView]:
     views = []
     for claim, attempt, learner, note in session.execute(query):
-        result = read_result(attempt.breakdown, attempt)
+        result = stored_result(attempt)
         point = next((p for p in result.key_points if p.id == claim.point_id), None)
         views.append(
             ClaimView(
@@ -159,7 +159,7 @@ def decide_claim(
     now = utc_now()
     score, points = attempt.final_score, attempt.final_points
     if accept:
-        result = read_result(attempt.breakdown, attempt)
+        result = stored_result(attempt)
         weight = next((p.weight for p in result.key_points if p.id == claim.point_id), 0)
         score = min(1.0, round(score + _share(result, weight), 4))
         points = round(score * attempt.max_points, 2)

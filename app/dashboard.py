@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from app.analytics import SORT_NAME, SORT_TOTAL, Cell, Count, MatrixRow, QuestionFigures
 from app.attempts import Progress
 from app.charts import histogram_svg
-from app.evidence import read_result
+from app.evidence import stored_result
 from app.models import Attempt
 from app.questions import QuestionBank
 from app.schema import Question
@@ -204,7 +204,7 @@ class AttemptGroup:
 
 def graded_points(attempt: Attempt) -> list[tuple[str, bool]]:
     """Return an attempt's key points as graded: text and whether met."""
-    return [(p.text, p.met) for p in read_result(attempt.breakdown, attempt).key_points]
+    return [(p.text, p.met) for p in stored_result(attempt).key_points]
 
 
 def attempt_groups(

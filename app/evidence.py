@@ -45,6 +45,11 @@ def read_result(breakdown: object, attempt: Attempt | None = None) -> GradeResul
         return _salvage(breakdown if isinstance(breakdown, dict) else {}, attempt)
 
 
+def stored_result(attempt: Attempt) -> GradeResult:
+    """Return the grading result an attempt was stored with."""
+    return read_result(attempt.breakdown, attempt)
+
+
 def point_evidence(result: GradeResult) -> list[PointEvidence]:
     """Return each key point with its matched phrases and what counted against it."""
     return [

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.evidence import read_result
+from app.evidence import stored_result
 from app.models import Attempt, ChangeKind, Claim, Instructor, ScoreChange, utc_now
 from app.text import has_control, has_surrogate, normalize_newlines
 from app.validation import InvalidText
@@ -108,7 +108,7 @@ def score_history(session: Session, attempt: Attempt) -> list[Change]:
         .where(ScoreChange.attempt_id == attempt.id)
         .order_by(ScoreChange.created_at, ScoreChange.id)
     )
-    texts = {p.id: p.text for p in read_result(attempt.breakdown, attempt).key_points}
+    texts = {p.id: p.text for p in stored_result(attempt).key_points}
     return [
         Change(
             kind=change.kind,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.attempts import attempts_at, is_provisional
-from app.evidence import read_result
+from app.evidence import stored_result
 from app.grading import Evidence, GradeResult, MisconceptionResult
 from app.models import Attempt, ReferenceView, utc_now
 from app.policy import get_count_practice, get_reveal_policy
@@ -133,7 +133,7 @@ def attempt_view(
     if revealed is None:
         revealed = reference_revealed(session, attempt.learner_id, attempt.question_id)
     return learner_view(
-        result or read_result(attempt.breakdown, attempt),
+        result or stored_result(attempt),
         revealed,
         provisional=is_provisional(attempt),
         practice=attempt.practice,

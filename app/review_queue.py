@@ -18,7 +18,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.attempts import provisional
-from app.evidence import PointEvidence, matched_spans, point_evidence, read_result
+from app.evidence import PointEvidence, matched_spans, point_evidence, read_result, stored_result
 from app.grouping import LowAnswer
 from app.models import Attempt, ChangeKind, Learner, ScoreChange, utc_now
 from app.overrides import HUMAN_KINDS, record_change
@@ -80,7 +80,7 @@ def review_queue(session: Session, limit: int = MAX_SHOWN) -> list[QueueItem]:
             reason=attempt.review_reason or "",
             practice=attempt.practice,
             created_at=attempt.created_at,
-            evidence=point_evidence(read_result(attempt.breakdown, attempt)),
+            evidence=point_evidence(stored_result(attempt)),
         )
         for attempt, name in rows
     ]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.attempts import other_attempts
 from app.claims import claim_queue, claims_for_attempt, decide_claim
-from app.evidence import read_result
+from app.evidence import stored_result
 from app.exports import export_filename, export_stream
 from app.models import Attempt, Claim, Instructor
 from app.overrides import clean_comment, override_score, score_history
@@ -51,7 +51,7 @@ def _attempt_page(
     **form: str,
 ) -> Response:
     """Render the review page of one attempt, with the override form and the history."""
-    result = read_result(attempt.breakdown, attempt)
+    result = stored_result(attempt)
     question = next((q for q in bank.ordered() if str(q.id) == attempt.question_id), None)
     return page(
         request,

@@ -22,7 +22,7 @@ from app.attempts import (
 from app.claims import NotClaimable, claims_for_attempt, submit_claim
 from app.db import Database
 from app.demos.pool import DemoPool
-from app.evidence import read_result
+from app.evidence import stored_result
 from app.learners import sign_in
 from app.models import Attempt, ChangeKind, Learner
 from app.overrides import score_history
@@ -296,7 +296,7 @@ def _result(
     learner: Learner | None,
 ) -> dict[str, Any]:
     """Gather what the result page shows: grading, reviews, claims and the reveal policy."""
-    result = read_result(attempt.breakdown, attempt)
+    result = stored_result(attempt)
     policy = get_reveal_policy(session)
     count = attempts_at(session, attempt.learner_id, attempt.question_id)
     shown = policy.shows(count)
