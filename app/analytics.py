@@ -29,7 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.attempts import counted
 from app.models import Attempt, AttemptMisconception, AttemptPoint, Learner
-from app.reviews import get_count_practice
+from app.policy import get_count_practice
 from app.schema import Question
 
 BINS = 10

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.grading import GradeResult
 from app.models import Attempt, AttemptMisconception, AttemptPoint
-from app.reviews import get_count_practice
+from app.policy import get_count_practice
 from app.schema import Question
 
 
@@ -40,30 +41,28 @@ def record_attempt(
         question_id=str(question.id),
         question_number=question.number,
         text=text,
-        final_score=result.score,
-        final_points=result.points,
         idempotency_key=idempotency_key,
         practice=practice,
-        **graded_columns(question, result),
     )
+    write_grade(attempt, question, result, as_counted=True)
     session.add(attempt)
     session.flush()
     insert_result_rows(session, [(attempt, result)])
     return attempt
 
 
-def graded_columns(question: Question, result: GradeResult) -> dict[str, object]:
-    """Return the columns grading sets on an attempt: a new answer and a re-grade share them."""
-    return {
-        "content_hash": question.content_hash,
-        "score": result.score,
-        "points": result.points,
-        "max_points": result.max_points,
-        "breakdown": result.model_dump(mode="json"),
-        "confidence": result.confidence,
-        "needs_review": result.needs_review,
-        "review_reason": result.review_reason,
-    }
+def write_grade(
+    attempt: Attempt, question: Question, result: GradeResult, as_counted: bool
+) -> None:
+    """Store a grade on an attempt, and as its counted score unless an instructor's stands."""
+    attempt.score, attempt.points = result.score, result.points
+    attempt.max_points = result.max_points
+    attempt.breakdown = result.model_dump(mode="json")
+    attempt.content_hash = question.content_hash
+    attempt.confidence = result.confidence
+    attempt.needs_review, attempt.review_reason = result.needs_review, result.review_reason
+    if as_counted:
+        attempt.final_score, attempt.final_points = result.score, result.points
 
 
 def counted(column: SQLColumnExpression[float], count_practice: bool) -> SQLColumnExpression[float]:
@@ -121,6 +120,24 @@ def attempts_for(session: Session, learner_id: int, question_id: str) -> list[At
             .order_by(Attempt.id.desc())
         )
     )
+
+
+def attempts_at(session: Session, learner_id: int, question_id: str) -> int:
+    """Return how many attempts a learner has made at one question."""
+    query = select(func.count(Attempt.id)).where(
+        Attempt.learner_id == learner_id, Attempt.question_id == question_id
+    )
+    return int(session.scalar(query) or 0)
+
+
+def other_attempts(session: Session, attempt: Attempt) -> list[tuple[int, float, datetime]]:
+    """Return the learner's attempts at the same question: id, counted score, time."""
+    rows = session.execute(
+        select(Attempt.id, Attempt.final_score, Attempt.created_at)
+        .where(Attempt.learner_id == attempt.learner_id, Attempt.question_id == attempt.question_id)
+        .order_by(Attempt.id.desc())
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def get_own_attempt(session: Session, learner_id: int, attempt_id: int) -> Attempt | None:

@@ -18,8 +18,9 @@ from sqlalchemy import Float, Numeric, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.attempts import counted
-from app.models import Attempt, Learner, ScoreChange
-from app.reviews import CLAIM, OVERRIDE, format_points, get_count_practice
+from app.models import Attempt, ChangeKind, Learner, ScoreChange
+from app.points import format_points
+from app.policy import get_count_practice
 from app.schema import Question
 
 Cell = str | float | int | bool | datetime | None
@@ -154,7 +155,8 @@ SCORE_JSON_FIELDS = ("learner", "email", "scores", "total", "last_activity")
 def attempt_rows(session: Session) -> Iterator[tuple[Cell, ...]]:
     """Yield every attempt with its learner, oldest first, fetched in batches."""
     changed = exists().where(
-        ScoreChange.attempt_id == Attempt.id, ScoreChange.kind.in_((OVERRIDE, CLAIM))
+        ScoreChange.attempt_id == Attempt.id,
+        ScoreChange.kind.in_((ChangeKind.OVERRIDE, ChangeKind.CLAIM)),
     )
     query = (
         select(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.agreement import MARGIN, Agreement, agreement
-from app.evidence import PointEvidence, point_evidence
+from app.evidence import PointEvidence, point_evidence, stored_result
 from app.models import Attempt, Learner
 from app.review_queue import settled
 
@@ -120,7 +120,7 @@ def disagreements(session: Session, limit: int = WORST) -> list[Disagreement]:
             auto=attempt.score,
             human=attempt.final_score,
             created_at=attempt.created_at,
-            evidence=point_evidence(attempt.breakdown),
+            evidence=point_evidence(stored_result(attempt)),
         )
         for attempt, name in rows
     ]

@@ -20,6 +20,7 @@ from app.grading.language import warm as warm_grader
 from app.logs import AccessLog
 from app.metrics import install_metrics
 from app.migrate import pending_revisions
+from app.points import TEMPLATE_FILTERS
 from app.questions import load_folder
 from app.routes import (
     api,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     # Checking each template's file on every render costs a stat per template and page.
     app.state.templates.env.auto_reload = settings.reload_templates
+    app.state.templates.env.filters.update(TEMPLATE_FILTERS)
     app.state.templates.env.globals["app_version"] = __version__
     app.state.templates.env.globals["csrf_token"] = csrf_token
     static = FingerprintedStatic(STATIC_DIR)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -191,6 +193,16 @@ class LoginAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
+class ChangeKind(StrEnum):
+    """What changed an attempt's counted score; the values are what the table stores."""
+
+    OVERRIDE = "override"
+    CLAIM = "claim"  # a claim accepted
+    CLAIM_REJECTED = "claim-rejected"  # the score unchanged, the note kept
+    REVIEW = "review"  # a provisional score settled from the review queue, kept or changed
+    REGRADE = "regrade"  # a re-grade moved an untouched attempt's counted score
+
+
 class ScoreChange(Base):
     """One change of an attempt's counted score: who, when, old and new, and why."""
 
@@ -203,7 +215,14 @@ class ScoreChange(Base):
     instructor_id: Mapped[int | None] = mapped_column(
         ForeignKey("instructor.id", ondelete="SET NULL"), default=None
     )
-    kind: Mapped[str] = mapped_column(String(16))  # override, claim, review, regrade
+    kind: Mapped[ChangeKind] = mapped_column(
+        Enum(
+            ChangeKind,
+            native_enum=False,
+            length=16,
+            values_callable=lambda kinds: [kind.value for kind in kinds],
+        )
+    )
     old_score: Mapped[float] = mapped_column(Float)
     new_score: Mapped[float] = mapped_column(Float)
     comment: Mapped[str] = mapped_column(Text, default="")
@@ -228,6 +247,12 @@ class Claim(Base):
     decided_by: Mapped[int | None] = mapped_column(
         ForeignKey("instructor.id", ondelete="SET NULL"), default=None
     )
+    # The score change its decision left: the score added, or the note of a rejection.
+    score_change_id: Mapped[int | None] = mapped_column(
+        ForeignKey("score_change.id", ondelete="SET NULL"), default=None
+    )
+
+    score_change: Mapped[ScoreChange | None] = relationship()
 
 
 class ReferenceView(Base):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.schema import Demo, DemoExpectation, FrontMatter, Question, Rubric
 from app.sections import Section, split_sections
+from app.text import normalize_newlines
 
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FENCE = "---"
@@ -138,7 +139,7 @@ def parse_question(raw: bytes, path: Path) -> Question:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise FileInvalid([QuestionError(path, line, "not valid UTF-8 text")]) from None
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = normalize_newlines(text).split("\n")
     header, body_start = _split_front_matter(lines, path)
     errors: list[QuestionError] = []
     front = _validate_yaml(FrontMatter, header, 2, path, errors, "front matter")

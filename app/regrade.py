@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.attempts import graded_columns, insert_result_rows
+from app.attempts import insert_result_rows, write_grade
 from app.db import Database
 from app.grading import GradeResult, grade_answer
-from app.models import Attempt, AttemptMisconception, AttemptPoint, ScoreChange, utc_now
+from app.models import Attempt, AttemptMisconception, AttemptPoint, ChangeKind, utc_now
+from app.overrides import record_change
 from app.questions import QuestionBank
 from app.review_queue import settled
-from app.reviews import REGRADE
 from app.schema import Question
 
 COMMENT = "Re-graded with the current rubric."
@@ -154,18 +154,10 @@ def apply_grades(
         if dry_run:
             continue
         if follows:
-            session.add(
-                ScoreChange(
-                    attempt_id=attempt.id,
-                    instructor_id=instructor_id,
-                    kind=REGRADE,
-                    old_score=attempt.final_score,
-                    new_score=result.score,
-                    comment=COMMENT,
-                    created_at=now,
-                )
-            )
-        _store(attempt, question, result, touched)
+            score = (result.score, result.points)
+            record_change(session, attempt, ChangeKind.REGRADE, instructor_id, score, COMMENT, now)
+        # An instructor's counted score stays.
+        write_grade(attempt, question, result, as_counted=not touched)
         graded.append((attempt, result))
     if not dry_run and attempts:
         ids = [a.id for a in attempts]
@@ -185,14 +177,6 @@ def apply_grades(
         counted=counted,
         kept=kept,
     )
-
-
-def _store(attempt: Attempt, question: Question, result: GradeResult, touched: bool) -> None:
-    """Write a new grade onto an attempt; an instructor's counted score stays."""
-    for name, value in graded_columns(question, result).items():
-        setattr(attempt, name, value)
-    if not touched:
-        attempt.final_score, attempt.final_points = result.score, result.points
 
 
 def missing_questions(session: Session, bank: QuestionBank) -> list[Skipped]:

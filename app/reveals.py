@@ -13,10 +13,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.attempts import is_provisional
+from app.attempts import attempts_at, is_provisional
+from app.evidence import stored_result
 from app.grading import Evidence, GradeResult, MisconceptionResult
 from app.models import Attempt, ReferenceView, utc_now
-from app.reviews import attempts_at, get_count_practice, get_reveal_policy
+from app.policy import get_count_practice, get_reveal_policy
 
 PROVISIONAL = "Provisional: an instructor will review this answer."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -132,7 +133,7 @@ def attempt_view(
     if revealed is None:
         revealed = reference_revealed(session, attempt.learner_id, attempt.question_id)
     return learner_view(
-        result or GradeResult.model_validate(attempt.breakdown),
+        result or stored_result(attempt),
         revealed,
         provisional=is_provisional(attempt),
         practice=attempt.practice,

@@ -18,10 +18,10 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.attempts import provisional
-from app.evidence import PointEvidence, matched_spans, point_evidence
+from app.evidence import PointEvidence, matched_spans, point_evidence, read_result, stored_result
 from app.grouping import LowAnswer
-from app.models import Attempt, Learner, ScoreChange, utc_now
-from app.reviews import HUMAN_KINDS, REVIEW
+from app.models import Attempt, ChangeKind, Learner, ScoreChange, utc_now
+from app.overrides import HUMAN_KINDS, record_change
 from app.validation import InvalidText
 
 LOW_SCORE = 0.5
@@ -80,7 +80,7 @@ def review_queue(session: Session, limit: int = MAX_SHOWN) -> list[QueueItem]:
             reason=attempt.review_reason or "",
             practice=attempt.practice,
             created_at=attempt.created_at,
-            evidence=point_evidence(attempt.breakdown),
+            evidence=point_evidence(stored_result(attempt)),
         )
         for attempt, name in rows
     ]
@@ -97,21 +97,12 @@ def settle(
     if attempt.reviewed_at is not None:
         raise InvalidText(f"Attempt {attempt.id} was already reviewed; nothing was changed.")
     now = utc_now()
-    change = ScoreChange(
-        attempt_id=attempt.id,
-        instructor_id=instructor_id,
-        kind=REVIEW,
-        old_score=attempt.final_score,
-        new_score=attempt.final_score,
-        comment=comment,
-        created_at=now,
-    )
+    score = (attempt.final_score, attempt.final_points)
     if points is not None:
-        change.new_score = round(points / attempt.max_points, 4)
-        attempt.final_score, attempt.final_points = change.new_score, points
+        score = (round(points / attempt.max_points, 4), points)
         attempt.override_comment = comment or attempt.override_comment
+    change = record_change(session, attempt, ChangeKind.REVIEW, instructor_id, score, comment, now)
     attempt.reviewed_at, attempt.reviewed_by = now, instructor_id
-    session.add(change)
     return change
 
 
@@ -158,7 +149,9 @@ def low_answers(
         .order_by(Attempt.id.desc())
         .limit(limit)
     )
-    return [LowAnswer(i, text, matched_spans(breakdown)) for i, text, breakdown in rows]
+    return [
+        LowAnswer(i, text, matched_spans(read_result(breakdown))) for i, text, breakdown in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)

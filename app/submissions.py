@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.attempts import record_attempt
 from app.config import Settings
 from app.db import Database
+from app.evidence import stored_result
 from app.grading import GradeResult, grade_answer
 from app.learners import get_learner, sign_in
 from app.models import Attempt
@@ -125,7 +126,7 @@ def _recorded(
     replayed: bool,
 ) -> Recorded:
     """Return the recorded attempt, with the learner's view if asked, noting a reveal in it."""
-    result = result or GradeResult.model_validate(attempt.breakdown)
+    result = result or stored_result(attempt)
     view = attempt_view(session, attempt, result) if with_view else None
     if view is not None and view.revealed:  # it names every missed key point, as the reference
         record_reference_view(session, attempt.learner_id, attempt.question_id)

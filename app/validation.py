@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Tabs and line breaks are fine in an answer; every other control character is not.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+from app.text import has_control, has_surrogate, normalize_newlines, size_problem
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME_CHARS = 80
 MAX_EMAIL_CHARS = 254
@@ -20,13 +19,10 @@ class InvalidText(ValueError):
 def clean_answer(text: str, max_chars: int) -> str:
     """Return the answer with line endings normalised, or raise InvalidText saying why."""
     _refuse_unencodable(text, "answer")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        raise InvalidText("The answer is empty: write a few sentences before submitting.")
-    if len(text) > max_chars:
-        raise InvalidText(
-            f"The answer is {len(text):,} characters long; the limit is {max_chars:,}."
-        )
+    text = normalize_newlines(text)
+    empty = "The answer is empty: write a few sentences before submitting."
+    if problem := size_problem(text, max_chars, "answer", empty):
+        raise InvalidText(problem)
     return text
 
 
@@ -58,7 +54,7 @@ def clean_email(email: str | None) -> str | None:
 
 
 def _refuse_unencodable(text: str, what: str) -> None:
-    if _SURROGATE.search(text):
+    if has_surrogate(text):
         raise InvalidText(f"The {what} contains an invalid character (a lone surrogate).")
-    if _CONTROL.search(text):
+    if has_control(text):
         raise InvalidText(f"The {what} contains control characters; remove them and retry.")

@@ -20,8 +20,8 @@ from app.analytics import Analysis, analyse, optional_points, pearson
 from app.charts import histogram_svg
 from app.config import PROJECT_ROOT
 from app.models import Attempt
+from app.policy import RevealPolicy, save_reveal_policy
 from app.questions import load_folder
-from app.reviews import RevealPolicy, save_reveal_policy
 from tests.factories import GOOD_Q3, answer_api, start
 
 BANK = load_folder(PROJECT_ROOT / "questions")

@@ -151,3 +151,64 @@ def test_rows_recorded_by_number_are_keyed_by_the_question_uuid(tmp_path: Path) 
         # a number no attempt ever had leaves the uuid unknown.
         assert runs_found.all() == [(1, "qa", 1), (2, "qb", 1), (3, "qb", 2), (4, None, 7)]
     engine.dispose()
+
+
+def test_decided_claims_are_paired_with_the_score_change_their_decision_left(
+    tmp_path: Path,
+) -> None:
+    engine = empty_engine(tmp_path)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+    decided, other = "2026-01-02 10:00:00", "2026-01-02 11:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO learner (display_name, name_key, created_at) "
+                "VALUES ('Old', 'old', '2026-01-01 00:00:00')"
+            )
+        )
+        for attempt_id in (1, 2):
+            connection.execute(
+                text(
+                    "INSERT INTO attempt (id, learner_id, question_id, question_number,"
+                    " content_hash, text, score, points, max_points, breakdown, created_at,"
+                    " final_score, final_points) VALUES (:id, 1, 'q', 3, 'h', 't', 0.5, 5, 10,"
+                    " '{}', '2026-01-01 00:00:00', 0.5, 5)"
+                ),
+                {"id": attempt_id},
+            )
+        changes = [
+            (1, 1, "override", decided),  # same time, but not a claim's kind
+            (2, 1, "claim", decided),  # claim 1's acceptance
+            (3, 2, "claim-rejected", other),  # claim 2's rejection
+            (4, 2, "claim", decided),  # another attempt's change at claim 1's time
+        ]
+        for change_id, attempt_id, kind, at in changes:
+            connection.execute(
+                text(
+                    "INSERT INTO score_change (id, attempt_id, kind, old_score, new_score,"
+                    " comment, created_at) VALUES (:id, :attempt, :kind, 0.5, 0.6, '', :at)"
+                ),
+                {"id": change_id, "attempt": attempt_id, "kind": kind, "at": at},
+            )
+        claims = [
+            (1, 1, "a", "accepted", decided),
+            (2, 2, "b", "rejected", other),
+            (3, 2, "c", "pending", None),
+        ]
+        for claim_id, attempt_id, point, status, at in claims:
+            connection.execute(
+                text(
+                    "INSERT INTO claim (id, attempt_id, point_id, justification, status,"
+                    " created_at, decided_at) VALUES (:id, :attempt, :point, 'j', :status,"
+                    " '2026-01-02 09:00:00', :at)"
+                ),
+                {"id": claim_id, "attempt": attempt_id, "point": point, "status": status, "at": at},
+            )
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        paired = connection.execute(text("SELECT id, score_change_id FROM claim ORDER BY id"))
+        assert paired.all() == [(1, 2), (2, 3), (3, None)]
+    engine.dispose()

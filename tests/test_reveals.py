@@ -19,9 +19,9 @@ from app import submissions
 from app.config import PROJECT_ROOT
 from app.grading import Evidence, GradeResult, PointResult, grade_answer
 from app.models import Attempt, ReferenceView
+from app.policy import RevealPolicy, save_count_practice, save_reveal_policy
 from app.questions import load_folder
 from app.reveals import PROVISIONAL, learner_view
-from app.reviews import RevealPolicy, save_count_practice, save_reveal_policy
 from app.schema import Question
 from tests.factories import answer_api, answer_page, start
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,13 +24,13 @@ from app.demos.runs import DemoResult, demo_result
 from app.models import Instructor, PlaygroundRun, utc_now
 from app.ratelimit import take
 from app.schema import Demo, Question
+from app.text import has_surrogate, normalize_newlines, size_problem
 
 audit = logging.getLogger("tfquiz.audit")
 OFF_MESSAGE = "The playground is turned off on this server (TFQUIZ_PLAYGROUND=1 turns it on)."
 MAX_CODE_CHARS = 20_000
 WINDOW = timedelta(minutes=1)
 RECENT = 20  # audit entries shown beside the editor
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 RUNNING = "running"  # the status of a run until its outcome is known
 
 
@@ -68,16 +67,13 @@ class AuditEntry:
 
 def clean_code(code: str) -> str:
     """Return the code with line endings normalised, or raise InvalidCode saying why."""
-    code = code.replace("\r\n", "\n").replace("\r", "\n")
-    if not code.strip():
-        raise InvalidCode("The code is empty: write or paste a snippet before pressing Run.")
-    if len(code) > MAX_CODE_CHARS:
-        raise InvalidCode(
-            f"The code is {len(code):,} characters long; the limit is {MAX_CODE_CHARS:,}."
-        )
+    code = normalize_newlines(code)
+    empty = "The code is empty: write or paste a snippet before pressing Run."
+    if problem := size_problem(code, MAX_CODE_CHARS, "code", empty):
+        raise InvalidCode(problem)
     if "\x00" in code:
         raise InvalidCode("The code contains a NUL character; remove it and run again.")
-    if _SURROGATE.search(code):
+    if has_surrogate(code):
         raise InvalidCode("The code contains an invalid character (a lone surrogate).")
     return code
 

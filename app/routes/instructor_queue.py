@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.grouping import group_answers
 from app.models import Attempt, Instructor
+from app.overrides import clean_comment
+from app.points import format_points, parse_points
 from app.questions import QuestionBank
 from app.review_queue import group_members, low_answers, review_queue, settle, settle_many
-from app.reviews import clean_comment, format_points, parse_points
 from app.routes.instructor_auth import page
 from app.schema import Question
 from app.validation import InvalidText

@@ -10,23 +10,14 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from app.attempts import other_attempts
+from app.claims import claim_queue, claims_for_attempt, decide_claim
+from app.evidence import stored_result
 from app.exports import export_filename, export_stream
-from app.grading import GradeResult
 from app.models import Attempt, Claim, Instructor
-from app.reviews import (
-    claim_queue,
-    claims_for_attempt,
-    clean_comment,
-    decide_claim,
-    format_points,
-    get_reveal_policy,
-    other_attempts,
-    override_score,
-    parse_points,
-    parse_reveal_form,
-    save_reveal_policy,
-    score_history,
-)
+from app.overrides import clean_comment, override_score, score_history
+from app.points import format_points, parse_points
+from app.policy import get_reveal_policy, parse_reveal_form, save_reveal_policy
 from app.routes.instructor_auth import page
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
@@ -60,7 +51,7 @@ def _attempt_page(
     **form: str,
 ) -> Response:
     """Render the review page of one attempt, with the override form and the history."""
-    result = GradeResult.model_validate(attempt.breakdown)
+    result = stored_result(attempt)
     question = bank.by_id(attempt.question_id)
     return page(
         request,

@@ -12,24 +12,23 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from app import submissions
-from app.attempts import attempts_for, get_own_attempt, is_provisional, progress_by_question
+from app.attempts import (
+    attempts_at,
+    attempts_for,
+    get_own_attempt,
+    is_provisional,
+    progress_by_question,
+)
+from app.claims import NotClaimable, claims_for_attempt, submit_claim
 from app.db import Database
 from app.demos.protocol import DemoRunner
-from app.grading import GradeResult
+from app.evidence import stored_result
 from app.learners import sign_in
-from app.models import Attempt, Learner
+from app.models import Attempt, ChangeKind, Learner
+from app.overrides import score_history
+from app.policy import get_count_practice, get_reveal_policy
 from app.questions import QuestionBank
 from app.reveals import attempt_view, has_seen_reference, record_reference_view
-from app.reviews import (
-    CLAIM_REJECTED,
-    NotClaimable,
-    attempts_at,
-    claims_for_attempt,
-    get_count_practice,
-    get_reveal_policy,
-    score_history,
-    submit_claim,
-)
 from app.routes.demos import demos_for
 from app.schema import Question
 from app.validation import InvalidText
@@ -297,7 +296,7 @@ def _result(
     learner: Learner | None,
 ) -> dict[str, Any]:
     """Gather what the result page shows: grading, reviews, claims and the reveal policy."""
-    result = GradeResult.model_validate(attempt.breakdown)
+    result = stored_result(attempt)
     policy = get_reveal_policy(session)
     count = attempts_at(session, attempt.learner_id, attempt.question_id)
     shown = policy.shows(count)
@@ -313,7 +312,7 @@ def _result(
         "waiting": None if shown else policy.waiting_message(count),
         "history": history,
         "claims": claims_for_attempt(session, attempt),
-        "changed": any(change.kind != CLAIM_REJECTED for change in history),
+        "changed": any(change.kind != ChangeKind.CLAIM_REJECTED for change in history),
         "stale": attempt.content_hash != question.content_hash,
         "neighbours": bank.neighbours(question),
         "demos": demos_for(question, session, pool),

@@ -1,0 +1,40 @@
+"""Text as people type it: line endings made one, and the characters no text may hold.
+
+Answers, names, comments, claims, question files and playground code all pass through
+here, so a character refused in one is refused alike in the others.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Tabs and line breaks are fine in multi-line text; every other control character is not.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What else breaks a single line: tabs, line breaks, and Unicode's line and paragraph separators.
+_LINE_BREAKING = re.compile(r"[\t\n\r\u2028\u2029]")
+# A lone surrogate cannot be encoded as UTF-8, so it cannot be stored or sent back.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def normalize_newlines(text: str) -> str:
+    """Return text with Windows and old Mac line endings turned into ``\\n``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def has_control(text: str, *, single_line: bool = False) -> bool:
+    """Tell whether text holds a control character; on a single line, tabs and breaks too."""
+    return bool(_CONTROL.search(text) or (single_line and _LINE_BREAKING.search(text)))
+
+
+def size_problem(text: str, max_chars: int, what: str, empty: str) -> str | None:
+    """Say what is wrong with the length of a typed text (``empty`` if blank), or None."""
+    if not text.strip():
+        return empty
+    if len(text) > max_chars:
+        return f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}."
+    return None
+
+
+def has_surrogate(text: str) -> bool:
+    """Tell whether text holds a lone surrogate, which no UTF-8 storage accepts."""
+    return bool(_SURROGATE.search(text))
