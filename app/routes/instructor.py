@@ -30,12 +30,12 @@ from app.charts import histogram_svg
 from app.models import Attempt, Learner
 from app.questions import QuestionBank
 from app.review_queue import queue_size
-from app.routes.instructor_auth import page as render
 from app.schema import Question
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, QuestionDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.pages import render
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],

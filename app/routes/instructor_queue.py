@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.grouping import group_answers
@@ -13,13 +13,13 @@ from app.models import Attempt, Instructor
 from app.questions import QuestionBank
 from app.review_queue import group_members, low_answers, review_queue, settle, settle_many
 from app.reviews import clean_comment, format_points, parse_points
-from app.routes.instructor_auth import page
 from app.schema import Question
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.pages import redirect, render
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],
@@ -42,7 +42,7 @@ def _queue_page(
     **form: object,
 ) -> Response:
     """Render the review queue, with a refused form's values and message when there is one."""
-    return page(
+    return render(
         request,
         "instructor/review.html",
         status,
@@ -111,8 +111,9 @@ def review_decision(
                 score=score,
                 comment=comment,
             )
-    request.session["flash"] = f"Attempt {attempt_id} reviewed: score {outcome}."
-    return RedirectResponse("/instructor/review", status_code=303)
+    return redirect(
+        request, "/instructor/review", f"Attempt {attempt_id} reviewed: score {outcome}."
+    )
 
 
 def _groups_page(
@@ -127,7 +128,7 @@ def _groups_page(
     answers = low_answers(session, str(question.id))
     groups = group_answers(answers, question.prompt_markdown)
     members = group_members(session, sorted({i for g in groups for i in g.attempt_ids}))
-    return page(
+    return render(
         request,
         "instructor/groups.html",
         status,
@@ -187,5 +188,8 @@ def group_decision(
                 comment=comment,
             )
     what = "kept" if points is None else f"set to {format_points(points)} points"
-    request.session["flash"] = f"{count} answer{'s' if count != 1 else ''} reviewed: {what}."
-    return RedirectResponse(f"/instructor/questions/{question.number}/groups", status_code=303)
+    return redirect(
+        request,
+        f"/instructor/questions/{question.number}/groups",
+        f"{count} answer{'s' if count != 1 else ''} reviewed: {what}.",
+    )

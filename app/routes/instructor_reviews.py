@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -27,12 +27,12 @@ from app.reviews import (
     save_reveal_policy,
     score_history,
 )
-from app.routes.instructor_auth import page
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.pages import redirect, render
 from app.web.rendering import mark_answer
 
 router = APIRouter(
@@ -62,7 +62,7 @@ def _attempt_page(
     """Render the review page of one attempt, with the override form and the history."""
     result = GradeResult.model_validate(attempt.breakdown)
     question = next((q for q in bank.ordered() if str(q.id) == attempt.question_id), None)
-    return page(
+    return render(
         request,
         "instructor/attempt.html",
         status,
@@ -126,8 +126,11 @@ def attempt_override(
                 comment=comment,
                 error=str(error),
             )
-    request.session["flash"] = f"Score set to {format_points(points)} points."
-    return RedirectResponse(f"/instructor/attempts/{attempt_id}", status_code=303)
+    return redirect(
+        request,
+        f"/instructor/attempts/{attempt_id}",
+        f"Score set to {format_points(points)} points.",
+    )
 
 
 class OverrideIn(BaseModel):
@@ -186,7 +189,7 @@ def api_override(
 def claims(request: Request, session: ReadSession, instructor: InstructorDep) -> Response:
     """List claims: pending ones first with the answer and key point, then recent decisions."""
     pending, decided = claim_queue(session)
-    return page(
+    return render(
         request, "instructor/claims.html", instructor=instructor, pending=pending, decided=decided
     )
 
@@ -213,7 +216,7 @@ def claim_decision(
     except InvalidText as error:
         with database.reading() as session:
             pending, decided = claim_queue(session)
-        return page(
+        return render(
             request,
             "instructor/claims.html",
             422,
@@ -225,15 +228,14 @@ def claim_decision(
             note=note,
         )
     verb = "accepted" if accept else "rejected"
-    request.session["flash"] = f"Claim {verb}."
-    return RedirectResponse("/instructor/claims", status_code=303)
+    return redirect(request, "/instructor/claims", f"Claim {verb}.")
 
 
 @router.get("/instructor/settings", include_in_schema=False)
 def settings_form(request: Request, session: ReadSession, instructor: InstructorDep) -> Response:
     """Show the reveal policy and the export downloads."""
     policy = get_reveal_policy(session)
-    return page(
+    return render(
         request,
         "instructor/settings.html",
         instructor=instructor,
@@ -257,7 +259,7 @@ def settings_save(
     except InvalidText as error:
         with database.reading() as session:
             current = get_reveal_policy(session)
-        return page(
+        return render(
             request,
             "instructor/settings.html",
             422,
@@ -268,8 +270,7 @@ def settings_save(
         )
     with database.writing() as session:
         save_reveal_policy(session, policy)
-    request.session["flash"] = "Settings saved."
-    return RedirectResponse("/instructor/settings", status_code=303)
+    return redirect(request, "/instructor/settings", "Settings saved.")
 
 
 def _download(database: DatabaseDep, bank: BankDep, kind: str, fmt: str) -> Response:

@@ -24,13 +24,22 @@ from app.demos.playground import (
     recent_runs,
     run_edited,
 )
-from app.demos.pool import DemoPool
-from app.routes.demos import DemoDep, view_demo
-from app.routes.instructor_auth import page
+from app.demos.pool import DemoPool, PoolBusy
+from app.ratelimit import RateLimited
 from app.schema import Demo, Question
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import DatabaseDep, PoolDep, QuestionDep, ReadSession, SettingsDep, client_address
+from app.web.deps import (
+    DatabaseDep,
+    DemoDep,
+    PoolDep,
+    QuestionDep,
+    ReadSession,
+    SettingsDep,
+    client_address,
+)
+from app.web.errors import refusal
+from app.web.pages import render, view_demo
 
 
 def require_playground(settings: SettingsDep) -> None:
@@ -59,7 +68,7 @@ class PlaygroundRequest(BaseModel):
 
 
 @router.get("/instructor/playground/{n}/{k}", include_in_schema=False)
-def playground_page(
+def playground_render(
     request: Request,
     instructor: InstructorDep,
     question: QuestionDep,
@@ -69,7 +78,7 @@ def playground_page(
 ) -> Response:
     """Show a demo's code in an editor with a Run button, and its recent playground runs."""
     context = _context(session, pool, question, demo, demo.code)
-    return page(request, "instructor/playground.html", instructor=instructor, **context)
+    return render(request, "instructor/playground.html", instructor=instructor, **context)
 
 
 @router.post("/instructor/playground/{n}/{k}", include_in_schema=False)
@@ -83,22 +92,21 @@ def playground_run_form(
     code: Annotated[str, Form()] = "",
 ) -> Response:
     """Run the edited code from the form (no JavaScript needed) and show its output."""
-    status, error, headers = 200, None, {}
+    status, error = 200, None
+    headers: dict[str, str] = {}
     result: PlaygroundResult | None = None
     try:
         code = clean_code(code)
         result = run_edited(
             pool, database, instructor, client_address(request), question, demo, code
         )
-    except InvalidCode as invalid:
-        status, error = 422, str(invalid)
+    except (InvalidCode, RateLimited, PoolBusy) as refused:
+        status, error, headers = refusal(refused)
     except Refused as refused:
         status, error = refused.status_code, refused.message
-        if refused.retry_after is not None:
-            headers["Retry-After"] = str(refused.retry_after)
     with database.reading() as session:
         context = _context(session, pool, question, demo, code, result)
-    response = page(
+    response = render(
         request, "instructor/playground.html", status, instructor=instructor, error=error, **context
     )
     response.headers.update(headers)
@@ -127,8 +135,7 @@ def playground_run_api(
     except InvalidCode as invalid:
         raise HTTPException(422, detail=str(invalid)) from None
     except Refused as refused:
-        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
-        raise HTTPException(refused.status_code, detail=refused.message, headers=headers) from None
+        raise HTTPException(refused.status_code, detail=refused.message) from None
 
 
 def _context(

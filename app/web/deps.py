@@ -20,9 +20,10 @@ from app.config import Settings
 from app.db import Database
 from app.demos.pool import DemoPool
 from app.learners import get_learner
+from app.metrics import Metrics
 from app.models import Learner
 from app.questions import QuestionBank
-from app.schema import Question
+from app.schema import Demo, Question
 
 LEARNER_KEY = "learner_id"
 
@@ -70,11 +71,18 @@ async def read_session(
             session.close()
 
 
+async def get_metrics(request: Request) -> Metrics:
+    """Return the app's metrics, for routes that count what happened."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BankDep = Annotated[QuestionBank, Depends(get_bank)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ReadSession = Annotated[Session, Depends(read_session)]
 PoolDep = Annotated[DemoPool, Depends(get_pool)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 async def question_by_number(n: int, bank: BankDep) -> Question:
@@ -86,6 +94,18 @@ async def question_by_number(n: int, bank: BankDep) -> Question:
 
 
 QuestionDep = Annotated[Question, Depends(question_by_number)]
+
+
+async def demo_by_index(question: QuestionDep, k: int) -> Demo:
+    """Return demo ``k`` (1-based) of the question, or answer 404 saying which exist."""
+    if 1 <= k <= len(question.demos):
+        return question.demos[k - 1]
+    count = len(question.demos)
+    detail = f"Question {question.number} has no demo {k}; it has demos 1 to {count}."
+    raise HTTPException(404, detail=detail)
+
+
+DemoDep = Annotated[Demo, Depends(demo_by_index)]
 
 
 def describe_range(bank: QuestionBank) -> str:
