@@ -2,13 +2,15 @@
 
 FastAPI runs a plain ``def`` dependency in its thread pool, a hand-off that costs more than
 these lookups in ``app.state``; those that do no I/O are therefore ``async def`` and run
-inline, and only database work goes to a thread.
+inline, and only database work goes to a thread. Measured (bench.request_costs): as plain
+``def`` they take GET /questions/3 from 1.4-1.8 ms to 2.5-2.9 ms and a cached demo from
+1.0 ms to 1.6-2.7 ms, the two pages a class opens most.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, cast
 
 import anyio.to_thread
 from anyio import CancelScope, CapacityLimiter
@@ -30,26 +32,22 @@ LEARNER_KEY = "learner_id"
 
 async def get_settings(request: Request) -> Settings:
     """Return the app's settings."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return cast(Settings, request.app.state.settings)
 
 
 async def get_bank(request: Request) -> QuestionBank:
     """Return the loaded questions."""
-    bank: QuestionBank = request.app.state.bank
-    return bank
+    return cast(QuestionBank, request.app.state.bank)
 
 
 async def get_database(request: Request) -> Database:
     """Return the database, for routes that own a write transaction."""
-    database: Database = request.app.state.db
-    return database
+    return cast(Database, request.app.state.db)
 
 
 async def get_pool(request: Request) -> DemoPool:
     """Return the app's pool of TensorFlow workers."""
-    pool: DemoPool = request.app.state.pool
-    return pool
+    return cast(DemoPool, request.app.state.pool)
 
 
 async def read_session(
@@ -73,8 +71,7 @@ async def read_session(
 
 async def get_metrics(request: Request) -> Metrics:
     """Return the app's metrics, for routes that count what happened."""
-    metrics: Metrics = request.app.state.metrics
-    return metrics
+    return cast(Metrics, request.app.state.metrics)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
