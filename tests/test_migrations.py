@@ -86,3 +86,29 @@ def test_attempts_recorded_before_reviews_keep_their_scores_and_points(tmp_path:
         found = connection.execute(text("SELECT misconception_id FROM attempt_misconception"))
         assert found.scalars().all() == ["m"]
     engine.dispose()
+
+
+def test_failed_sign_ins_move_into_the_one_rate_limit_table_and_back(tmp_path: Path) -> None:
+    engine = empty_engine(tmp_path)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        connection.execute(
+            text(
+                "INSERT INTO login_attempt (account, address, created_at) "
+                "VALUES ('ada@example.org', '203.0.113.7', '2026-01-01 00:00:00')"
+            )
+        )
+        command.upgrade(config, "0007_one_rate_limit")
+        hits = connection.execute(text('SELECT bucket, "key" FROM rate_limit_hit ORDER BY bucket'))
+        assert hits.all() == [
+            ("login-account", "ada@example.org"),
+            ("login-address", "203.0.113.7"),
+        ]
+        command.downgrade(config, "0006")
+        assert connection.execute(text("SELECT account FROM login_attempt")).all() == [
+            ("ada@example.org",)
+        ]
+        assert connection.execute(text("SELECT COUNT(*) FROM rate_limit_hit")).scalar() == 0
+    engine.dispose()
