@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
-from app.web.pages import redirect, render
+from app.web.pages import get_or_404, redirect, render
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],
@@ -41,7 +41,7 @@ def _queue_page(
     status: int = 200,
     **form: object,
 ) -> Response:
-    """Render the review queue, with a refused form's values and message when there is one."""
+    """Render the review queue; ``form`` holds a refused form's values and message."""
     return render(
         request,
         "instructor/review.html",
@@ -49,10 +49,7 @@ def _queue_page(
         instructor=instructor,
         items=review_queue(session),
         titles=_titles(bank),
-        error=form.get("error"),
-        error_attempt=form.get("error_attempt"),
-        score=form.get("score", ""),
-        comment=form.get("comment", ""),
+        **form,
     )
 
 
@@ -94,9 +91,7 @@ def review_decision(
         if decision not in ("accept", "change"):
             raise InvalidText("Choose Accept or Change score.")
         with database.writing() as session:
-            attempt = session.get(Attempt, attempt_id)
-            if attempt is None:
-                raise HTTPException(404, detail=f"There is no attempt {attempt_id}.")
+            attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             outcome = _decide(session, attempt, instructor.id, decision, score, comment)
     except InvalidText as error:
         with database.reading() as session:
@@ -124,7 +119,7 @@ def _groups_page(
     status: int = 200,
     **form: object,
 ) -> Response:
-    """Render a question's groups of similar low-scoring answers."""
+    """Render a question's groups of similar low-scoring answers, and any refused form."""
     answers = low_answers(session, str(question.id))
     groups = group_answers(answers, question.prompt_markdown)
     members = group_members(session, sorted({i for g in groups for i in g.attempt_ids}))
@@ -137,10 +132,7 @@ def _groups_page(
         low=len(answers),
         groups=[(g, [members[i] for i in g.attempt_ids if i in members]) for g in groups],
         max_label=format_points(question.points),
-        error=form.get("error"),
-        error_phrase=form.get("error_phrase"),
-        score=form.get("score", ""),
-        comment=form.get("comment", ""),
+        **form,
     )
 
 

@@ -32,7 +32,7 @@ from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
-from app.web.pages import redirect, render
+from app.web.pages import get_or_404, redirect, render
 from app.web.rendering import mark_answer
 
 router = APIRouter(
@@ -41,13 +41,6 @@ router = APIRouter(
 )
 Text = Annotated[str, Form(max_length=20_000)]
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
-
-
-def _attempt(session: Session, attempt_id: int) -> Attempt:
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        raise HTTPException(404, detail=f"There is no attempt {attempt_id}.")
-    return attempt
 
 
 def _attempt_page(
@@ -76,9 +69,7 @@ def _attempt_page(
         claims=claims_for_attempt(session, attempt),
         others=other_attempts(session, attempt),
         max_label=format_points(attempt.max_points),
-        score=form.get("score", format_points(attempt.final_points)),
-        comment=form.get("comment", ""),
-        error=form.get("error"),
+        **{"score": format_points(attempt.final_points), **form},
     )
 
 
@@ -91,7 +82,9 @@ def attempt_review(
     instructor: InstructorDep,
 ) -> Response:
     """Show an attempt with its grading, the form to override its score, and the history."""
-    return _attempt_page(request, session, bank, instructor, _attempt(session, attempt_id))
+    return _attempt_page(
+        request, session, bank, instructor, get_or_404(session, Attempt, attempt_id, "attempt")
+    )
 
 
 @router.post("/instructor/attempts/{attempt_id}", include_in_schema=False)
@@ -107,14 +100,14 @@ def attempt_override(
     """Set the attempt's counted score from the form; bad input changes nothing."""
     try:
         with database.writing() as session:
-            attempt = _attempt(session, attempt_id)
+            attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             points = parse_points(score, attempt.max_points)
             override_score(
                 session, attempt, instructor.id, points, clean_comment(comment, "comment", True)
             )
     except InvalidText as error:
         with database.reading() as session:
-            attempt = _attempt(session, attempt_id)
+            attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             return _attempt_page(
                 request,
                 session,
@@ -167,7 +160,7 @@ def api_override(
     """Set an attempt's counted score in points; send the CSRF token in X-CSRF-Token."""
     try:
         with database.writing() as session:
-            attempt = _attempt(session, attempt_id)
+            attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             points = parse_points(body.score, attempt.max_points)
             comment = clean_comment(body.comment, "comment", True)
             change = override_score(session, attempt, instructor.id, points, comment)
@@ -208,9 +201,7 @@ def claim_decision(
         if decision not in ("accept", "reject"):
             raise InvalidText("Choose Accept or Reject.")
         with database.writing() as session:
-            claim = session.get(Claim, claim_id)
-            if claim is None:
-                raise HTTPException(404, detail=f"There is no claim {claim_id}.")
+            claim = get_or_404(session, Claim, claim_id, "claim")
             accept, cleaned = decision == "accept", clean_comment(note, "note", False)
             decide_claim(session, claim, instructor.id, accept, cleaned)
     except InvalidText as error:

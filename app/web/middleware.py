@@ -36,22 +36,37 @@ HEADERS = {
 }
 
 
-class RequestObserver:
+class HttpMiddleware:
+    """Pass every other scope (lifespan, websockets) through; subclasses serve HTTP in http()."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hand an HTTP request to http(), anything else straight to the app."""
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one HTTP request."""
+        raise NotImplementedError
+
+
+class RequestObserver(HttpMiddleware):
     """Time each HTTP request once; write its access line and count it in the metrics.
 
     With ``write_log`` off no line is written, but errors still carry their request's fields.
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics, write_log: bool = True) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
         self.write_log = write_log
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request inside its log context, then log and count it."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         started = time.perf_counter()
         fields = request_fields(scope)
         token = current_request.set(fields)
@@ -84,17 +99,11 @@ class RequestObserver:
         self.metrics.observe(route, scope["method"], status, seconds)
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Add the headers to every HTTP response, errors included."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap ``send`` to add the headers as the response starts."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         policy = DOCS_POLICY if scope["path"].startswith(DOCS_PATHS) else APP_POLICY
 
         async def send_with_headers(message: Message) -> None:
@@ -115,18 +124,15 @@ class BodyTooLarge(HTTPException):
         super().__init__(413)
 
 
-class BodySizeLimit:
+class BodySizeLimit(HttpMiddleware):
     """Answer 413 when Content-Length exceeds the limit, or once the streamed body does."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length, then count the bytes as they arrive."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.limit:
             await self._refuse(scope, send)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from app.schema import Demo, Question
 from app.web.rendering import render_code, render_markdown
 
 FLASH_KEY = "flash"
+Row = TypeVar("Row")
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
@@ -49,6 +50,14 @@ def safe_next(url: str | None, home: str = "/", under: str = "/") -> str:
     ):
         return url
     return home
+
+
+def get_or_404(session: Session, model: type[Row], row_id: int, what: str) -> Row:
+    """Return the row with this id, or answer 404 saying there is no such ``what``."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise HTTPException(404, detail=f"There is no {what} {row_id}.")
+    return row
 
 
 def view_demo(demo: Demo, result: DemoResult | None) -> dict[str, Any]:
