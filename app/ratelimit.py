@@ -9,8 +9,8 @@ through.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -20,12 +20,11 @@ from app.models import RateLimitHit, utc_now
 MINUTE = timedelta(minutes=1)
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """One sliding window: what it counts (name), whose requests (key), how many, how long."""
+class Bucket(NamedTuple):
+    """One sliding window: what it counts, whose requests, how many, over how long."""
 
-    name: str
-    key: str
+    name: str  # what it counts: "answer-learner", "demo-address", "login-account", ...
+    key: str  # whose requests: a learner's id, an address, a browser session, an account
     limit: int
     window: timedelta = MINUTE
 

@@ -19,7 +19,7 @@ from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
-from app.web.pages import get_or_404, redirect, render
+from app.web.pages import chosen, get_or_404, redirect, render
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],
@@ -88,8 +88,7 @@ def review_decision(
 ) -> Response:
     """Accept a provisional score or change it (with a comment); bad input changes nothing."""
     try:
-        if decision not in ("accept", "change"):
-            raise InvalidText("Choose Accept or Change score.")
+        chosen(decision, ("accept", "change"), "Choose Accept or Change score.")
         with database.writing() as session:
             attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             outcome = _decide(session, attempt, instructor.id, decision, score, comment)
@@ -158,8 +157,7 @@ def group_decision(
 ) -> Response:
     """Settle a group at once: keep every score, or set one score with one comment for all."""
     try:
-        if decision not in ("accept", "change"):
-            raise InvalidText("Choose Accept all or Set this score for all.")
+        chosen(decision, ("accept", "change"), "Choose Accept all or Set this score for all.")
         points = None if decision == "accept" else parse_points(score, question.points)
         cleaned = clean_comment(comment, "comment", decision == "change")
         with database.writing() as session:

@@ -32,7 +32,7 @@ from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
-from app.web.pages import get_or_404, redirect, render
+from app.web.pages import chosen, get_or_404, redirect, render
 from app.web.rendering import mark_answer
 
 router = APIRouter(
@@ -198,11 +198,10 @@ def claim_decision(
 ) -> Response:
     """Accept a claim (its key point's weight is added) or reject it with an optional note."""
     try:
-        if decision not in ("accept", "reject"):
-            raise InvalidText("Choose Accept or Reject.")
+        accept = chosen(decision, ("accept", "reject"), "Choose Accept or Reject.") == "accept"
         with database.writing() as session:
             claim = get_or_404(session, Claim, claim_id, "claim")
-            accept, cleaned = decision == "accept", clean_comment(note, "note", False)
+            cleaned = clean_comment(note, "note", False)
             decide_claim(session, claim, instructor.id, accept, cleaned)
     except InvalidText as error:
         with database.reading() as session:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.demos.pool import DemoPool
 from app.demos.runs import DemoResult, find_cached_all
 from app.schema import Demo, Question
+from app.validation import InvalidText
 from app.web.rendering import render_code, render_markdown
 
 FLASH_KEY = "flash"
@@ -50,6 +51,13 @@ def safe_next(url: str | None, home: str = "/", under: str = "/") -> str:
     ):
         return url
     return home
+
+
+def chosen(button: str, options: tuple[str, str], message: str) -> str:
+    """Return which of a form's buttons was pressed, or raise InvalidText asking for one."""
+    if button not in options:
+        raise InvalidText(message)
+    return button
 
 
 def get_or_404(session: Session, model: type[Row], row_id: int, what: str) -> Row:
