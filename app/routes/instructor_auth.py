@@ -35,6 +35,8 @@ from app.web.pages import redirect, render, safe_next
 router = APIRouter(prefix="/instructor", dependencies=[Depends(require_csrf)])
 WRONG = "Wrong email or password."
 TOO_MANY = "Too many failed sign-ins. Try again in about {minutes} minute(s)."
+READY = "Your instructor account is ready."
+CHANGED = "Password changed; your other sessions are signed out."
 Text = Annotated[str, Form(max_length=2000)]
 
 
@@ -50,6 +52,15 @@ def login_buckets(settings: Settings, account: str, address: str) -> tuple[Bucke
         Bucket("login-account", account, settings.login_max_per_account, window),
         Bucket("login-address", address, settings.login_max_per_address, window),
     )
+
+
+def signed_in(
+    request: Request, settings: Settings, token: str, url: str, flash: str | None = None
+) -> Response:
+    """Go on to ``url`` with the new session's cookie set."""
+    response = redirect(request, url, flash)
+    set_instructor_cookie(response, token, settings)
+    return response
 
 
 @router.get("/login", include_in_schema=False)
@@ -99,9 +110,7 @@ def login(
             request, "instructor/login.html", 401, error=WRONG, email=email, next=back_to(next)
         )
     metrics.sign_in("success")
-    response = redirect(request, back_to(next))
-    set_instructor_cookie(response, token, settings)
-    return response
+    return signed_in(request, settings, token, back_to(next))
 
 
 @router.post("/logout", include_in_schema=False)
@@ -169,9 +178,7 @@ def setup(
             usable=True,
             email=email,
         )
-    response = redirect(request, "/instructor/", "Your instructor account is ready.")
-    set_instructor_cookie(response, session_token, settings)
-    return response
+    return signed_in(request, settings, session_token, "/instructor/", READY)
 
 
 @router.get("/password", include_in_schema=False)
@@ -204,8 +211,4 @@ def password_change(
         return render(
             request, "instructor/password.html", 422, error=str(error), instructor=instructor
         )
-    response = redirect(
-        request, "/instructor/", "Password changed; your other sessions are signed out."
-    )
-    set_instructor_cookie(response, token, settings)
-    return response
+    return signed_in(request, settings, token, "/instructor/", CHANGED)
