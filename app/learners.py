@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Learner
@@ -18,13 +18,9 @@ def get_learner(session: Session, learner_id: int) -> Learner | None:
     return session.get(Learner, learner_id)
 
 
-# Built once: every answer sent through the API looks its learner up by name.
-_BY_NAME_KEY = select(Learner).where(Learner.name_key == bindparam("name_key"))
-
-
 def find_by_name(session: Session, name: str) -> Learner | None:
     """Return the learner known by this name (ignoring case), if any."""
-    return session.scalars(_BY_NAME_KEY, {"name_key": name_key(name)}).first()
+    return session.scalars(select(Learner).where(Learner.name_key == name_key(name))).first()
 
 
 def sign_in(

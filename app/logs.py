@@ -1,4 +1,4 @@
-"""Log lines for people or for machines, and one access line per request.
+"""Log lines for people or for machines, and the access line of a request.
 
 With ``TFQUIZ_LOG_FORMAT=json`` every event is one JSON object on one line. Only the fields
 named here are ever written: never cookies, headers, bodies, query strings or the secret key.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 ACCESS = logging.getLogger("tfquiz.access")
 REQUEST_FIELDS = ("method", "path", "status", "duration_ms", "client")
@@ -94,53 +93,19 @@ def printable_path(scope: Scope) -> str:
     return raw.decode("latin-1") if raw else str(scope["path"])
 
 
-class AccessLog:
-    """Log one line per HTTP request: method, path, status, duration and client address.
-
-    With ``write`` off no line is written, but errors still carry their request's fields.
-    """
-
-    def __init__(self, app: ASGIApp, write: bool = True) -> None:
-        self.app = app
-        self.write = write
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the request inside its log context, then write its access line."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        client = scope.get("client")
-        fields: dict[str, Any] = {
-            "method": scope["method"],
-            "path": printable_path(scope),
-            "client": client[0] if client else None,
-        }
-        token = current_request.set(fields)
-        status = 500  # what the client gets when the app raises
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        except BaseException:
-            # Keep the context set: the error handler outside this middleware logs the
-            # failure next, and its line should name the request too.
-            if self.write:
-                log_access(fields, status, started)
-            raise
-        current_request.reset(token)
-        if self.write:
-            log_access(fields, status, started)
+def request_fields(scope: Scope) -> dict[str, Any]:
+    """Return the fields of a request that its log lines carry."""
+    client = scope.get("client")
+    return {
+        "method": scope["method"],
+        "path": printable_path(scope),
+        "client": client[0] if client else None,
+    }
 
 
-def log_access(fields: dict[str, Any], status: int, started: float) -> None:
-    """Write the access line of a finished request."""
-    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+def log_access(fields: dict[str, Any], status: int, seconds: float) -> None:
+    """Write the access line of a request that took ``seconds``."""
+    duration_ms = round(seconds * 1000, 2)
     fields.update(status=status, duration_ms=duration_ms)
     ACCESS.info(
         '%s "%s %s" %d %.1f ms',

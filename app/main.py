@@ -17,7 +17,6 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import Database, open_database
 from app.demos.pool import DemoPool
 from app.grading.language import warm as warm_grader
-from app.logs import AccessLog
 from app.metrics import install_metrics
 from app.migrate import pending_revisions
 from app.points import TEMPLATE_FILTERS
@@ -36,9 +35,8 @@ from app.routes import (
 )
 from app.web.csrf import csrf_token
 from app.web.errors import install_error_handlers
-from app.web.limits import BodySizeLimit
+from app.web.middleware import BodySizeLimit, RequestObserver, SecurityHeaders
 from app.web.rendering import highlight_css
-from app.web.security_headers import SecurityHeaders
 from app.web.static import FingerprintedStatic, url_for_with_static
 
 logger = logging.getLogger("tfquiz")
@@ -108,8 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outside BodySizeLimit: a refused body gets them too
-    install_metrics(app, settings)
-    app.add_middleware(AccessLog, write=settings.access_log)  # outermost: times it all
+    metrics = install_metrics(app, settings)
+    # Outermost: times it all, once, for the access log and the metrics.
+    app.add_middleware(RequestObserver, metrics=metrics, write_log=settings.access_log)
     install_error_handlers(app)
     app.include_router(quiz.router)
     app.include_router(health.router)

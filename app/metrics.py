@@ -13,11 +13,10 @@ import hmac
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,7 +29,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.demos.pool import DemoPool
@@ -39,9 +37,6 @@ from app.demos.protocol import RunOutcome
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"  # one label for every unknown path, so scanners add no series
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-ANSWER_ROUTES = {("POST", "/api/questions/{n}/answers"): "api", ("POST", "/questions/{n}"): "form"}
-LOGIN_ROUTE = ("POST", "/instructor/login")
-LOGIN_OUTCOMES = {303: "success", 401: "failure", 429: "rate_limited"}
 WORKER_STATES = ("idle", "busy", "starting", "spares")
 SYNC_INTERVAL_S = 5.0
 
@@ -102,17 +97,18 @@ class Metrics:
         )
         self._restarts_seen = 0
 
-    def observe(self, route: str, method: str, status: int, seconds: float, location: str) -> None:
-        """Count one finished request, and the answer or sign-in it stood for."""
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one finished request under its route template."""
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
-        channel = ANSWER_ROUTES.get((method, route))
-        if channel == "api" and status == 201:
-            self.answers.labels("api").inc()
-        elif channel == "form" and status == 303 and "/attempts/" in location:
-            self.answers.labels("form").inc()
-        elif (method, route) == LOGIN_ROUTE and status in LOGIN_OUTCOMES:
-            self.logins.labels(LOGIN_OUTCOMES[status]).inc()
+
+    def answer_recorded(self, channel: Literal["api", "form"]) -> None:
+        """Count an answer stored (not a replay), by the channel it came through."""
+        self.answers.labels(channel).inc()
+
+    def sign_in(self, outcome: Literal["success", "failure", "rate_limited"]) -> None:
+        """Count an instructor's sign-in attempt by its outcome."""
+        self.logins.labels(outcome).inc()
 
     def sync_pool(self, pool: DemoPool) -> None:
         """Copy the demo pool's queue, worker counts and restarts into the metrics."""
@@ -132,38 +128,6 @@ class Metrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
-
-
-class RequestMetrics:
-    """Time and count every HTTP request under its route template."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the request, noting its status (and redirect target), then count it."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status, location = 500, ""
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status, location
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                if status == 303:
-                    location = dict(message.get("headers", ())).get(b"location", b"").decode()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            # The router leaves the matched route in the scope: label by its template.
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            elapsed = time.perf_counter() - started
-            self.metrics.observe(route, scope["method"], status, elapsed, location)
 
 
 def count_demo_runs(pool: DemoPool, metrics: Metrics) -> None:
@@ -196,11 +160,13 @@ def metrics_endpoint(settings: Settings, metrics: Metrics) -> Callable[[Request]
 
 
 def install_metrics(app: FastAPI, settings: Settings) -> Metrics:
-    """Count requests and demo runs, and serve /metrics unless turned off."""
+    """Keep the metrics on the app, count demo runs, and serve /metrics unless turned off.
+
+    Requests are counted by app.web.middleware.RequestObserver.
+    """
     metrics = Metrics()
     app.state.metrics = metrics
     count_demo_runs(app.state.pool, metrics)
-    app.add_middleware(RequestMetrics, metrics=metrics)
     if settings.metrics:
         app.add_api_route("/metrics", metrics_endpoint(settings, metrics), include_in_schema=False)
     if multiprocess_dir() is not None:

@@ -178,21 +178,6 @@ class SetupToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
-class LoginAttempt(Base):
-    """A failed login, counted per account and per address to rate-limit guessing."""
-
-    __tablename__ = "login_attempt"
-    __table_args__ = (
-        Index("ix_login_attempt_account", "account", "created_at"),
-        Index("ix_login_attempt_address", "address", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account: Mapped[str] = mapped_column(String(254))
-    address: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
-
-
 class ChangeKind(StrEnum):
     """What changed an attempt's counted score; the values are what the table stores."""
 

@@ -19,7 +19,6 @@ from app.schema import Demo, DemoExpectation, FrontMatter, Question, Rubric
 from app.sections import Section, split_sections
 from app.text import normalize_newlines
 
-SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FENCE = "---"
 QUESTION, REFERENCE, RUBRIC, DEMO = "question", "reference answer", "rubric", "demo"
 REQUIRED_SECTIONS = (QUESTION, REFERENCE, RUBRIC)
@@ -295,7 +294,7 @@ def load_yaml(text: str) -> tuple[Any, Any]:
     Plain strings, which make up most of a rubric, are taken straight from the nodes;
     PyYAML's constructor, several times slower, only sees the other scalars.
     """
-    loader = SAFE_LOADER(text)
+    loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
         return (_construct(loader, root) if root is not None else None), root

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,22 +21,15 @@ from app.db import Database
 from app.evidence import stored_result
 from app.grading import GradeResult, grade_answer
 from app.learners import get_learner, sign_in
+from app.metrics import Metrics
 from app.models import Attempt
-from app.ratelimit import take
+from app.ratelimit import Bucket, check
 from app.reveals import LearnerResult, attempt_view, has_seen_reference, record_reference_view
 from app.schema import Question
 from app.validation import InvalidText, clean_answer
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
-MINUTE = timedelta(minutes=1)
-
-
-class RateLimited(Exception):
-    """Raised when a learner or an address sends answers faster than allowed."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"You are sending answers too quickly; try again in {retry_after} s.")
-        self.retry_after = retry_after
+TOO_QUICK = "You are sending answers too quickly; try again in {seconds} s."
 
 
 class KeyReused(InvalidText):
@@ -78,11 +72,14 @@ def submit_answer(
     email: str | None = None,
     key: str | None = None,
     with_view: bool = False,
+    metrics: Metrics | None = None,
+    channel: Literal["api", "form"] = "api",
 ) -> Recorded:
     """Grade and store an answer for a known learner (by id) or a learner named in the API.
 
     ``with_view`` adds the learner's view of the result for a caller that sends it back
     as it is; a view that reveals the reference then counts as the learner having seen it.
+    A new answer (not a replay) is counted in ``metrics`` under ``channel`` once stored.
     """
     text = clean_answer(text, settings.max_answer_chars)
     key = clean_key(key)
@@ -104,7 +101,10 @@ def submit_answer(
         # Decided in the write transaction, so an answer racing the first view is not missed.
         practice = has_seen_reference(session, learner.id, str(question.id))
         attempt = record_attempt(session, learner.id, question, text, result, key, practice)
-        return _recorded(session, attempt, learner.display_name, result, with_view, False)
+        recorded = _recorded(session, attempt, learner.display_name, result, with_view, False)
+    if metrics is not None:
+        metrics.answer_recorded(channel)
+    return recorded
 
 
 def _find_by_key(session: Session, learner_id: int, key: str) -> Attempt | None:
@@ -136,9 +136,7 @@ def _recorded(
 
 
 def _limit(session: Session, settings: Settings, learner_id: int, address: str) -> None:
-    """Refuse the answer when the learner or the address is over its per-minute limit."""
-    wait = take(
-        session, "answer-learner", str(learner_id), settings.answer_limit_per_learner, MINUTE
-    ) or take(session, "answer-address", address, settings.answer_limit_per_address, MINUTE)
-    if wait:
-        raise RateLimited(wait)
+    """Refuse the answer (RateLimited) when the learner or the address is over its limit."""
+    by_learner = Bucket("answer-learner", str(learner_id), settings.answer_limit_per_learner)
+    by_address = Bucket("answer-address", address, settings.answer_limit_per_address)
+    check(session, by_learner, by_address, refusal=TOO_QUICK)

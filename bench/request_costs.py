@@ -19,10 +19,10 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from app import ratelimit
 from app.config import PROJECT_ROOT, Settings
 from app.db import open_database
 from app.demos.protocol import RunOutcome
@@ -31,7 +31,6 @@ from app.grading import grade_answer
 from app.main import create_app
 from app.migrate import upgrade_to_head
 from app.models import utc_now
-from app.ratelimit import take
 from tests.factories import GOOD_Q3
 
 REPEATS = 500
@@ -107,12 +106,14 @@ async def measure(folder: Path) -> tuple[float, list[tuple[str, float]]]:
     outcome = RunOutcome(
         status="ok", stdout="int32\n", tf_version=installed_tf_version(), device_kind="cpu"
     )
-    minute = timedelta(minutes=1)
+    buckets = (
+        ratelimit.Bucket("bench-session", "s", 10**9),
+        ratelimit.Bucket("bench-address", "a", 10**9),
+    )
 
     def limit_demo(n: int) -> None:
         with database.writing() as session:
-            take(session, "bench-session", "s", 10**9, minute)
-            take(session, "bench-address", "a", 10**9, minute)
+            ratelimit.check(session, *buckets, refusal="over")
 
     def store_demo(n: int) -> None:
         with database.writing() as session:

@@ -19,6 +19,7 @@ from tests.factories import (
     GOOD_Q3,
     answer_api,
     answer_page,
+    csrf,
     make_instructor,
     sign_in,
     start,
@@ -68,6 +69,16 @@ def test_answers_from_the_api_and_the_form_are_counted(client: TestClient) -> No
     text = scrape(client)
     assert sample(text, "tfquiz_answers_recorded_total", channel="api") == 1
     assert sample(text, "tfquiz_answers_recorded_total", channel="form") == 1
+
+
+def test_a_replayed_answer_is_not_counted_again(client: TestClient) -> None:
+    start(client, "Grace")
+    token = csrf(client, "/questions/3")
+    form = {"answer": GOOD_Q3, "idempotency_key": "same-key-twice", "csrf_token": token}
+    first = client.post("/questions/3", data=form, follow_redirects=False)
+    again = client.post("/questions/3", data=form, follow_redirects=False)
+    assert first.headers["location"] == again.headers["location"]  # the same attempt
+    assert sample(scrape(client), "tfquiz_answers_recorded_total", channel="form") == 1
 
 
 def test_instructor_sign_ins_are_counted_by_outcome(client: TestClient, app: object) -> None:

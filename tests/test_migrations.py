@@ -212,3 +212,29 @@ def test_decided_claims_are_paired_with_the_score_change_their_decision_left(
         paired = connection.execute(text("SELECT id, score_change_id FROM claim ORDER BY id"))
         assert paired.all() == [(1, 2), (2, 3), (3, None)]
     engine.dispose()
+
+
+def test_failed_sign_ins_move_into_the_one_rate_limit_table_and_back(tmp_path: Path) -> None:
+    engine = empty_engine(tmp_path)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0008")
+        connection.execute(
+            text(
+                "INSERT INTO login_attempt (account, address, created_at) "
+                "VALUES ('ada@example.org', '203.0.113.7', '2026-01-01 00:00:00')"
+            )
+        )
+        command.upgrade(config, "0009")
+        hits = connection.execute(text('SELECT bucket, "key" FROM rate_limit_hit ORDER BY bucket'))
+        assert hits.all() == [
+            ("login-account", "ada@example.org"),
+            ("login-address", "203.0.113.7"),
+        ]
+        command.downgrade(config, "0008")
+        assert connection.execute(text("SELECT account FROM login_attempt")).all() == [
+            ("ada@example.org",)
+        ]
+        assert connection.execute(text("SELECT COUNT(*) FROM rate_limit_hit")).scalar() == 0
+    engine.dispose()

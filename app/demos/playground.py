@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -22,14 +22,13 @@ from app.db import Database
 from app.demos.protocol import DemoRunner, PoolBusy, RunOutcome
 from app.demos.runs import DemoResult, demo_result
 from app.models import Instructor, PlaygroundRun, utc_now
-from app.ratelimit import take
+from app.ratelimit import Bucket, RateLimited, check
 from app.schema import Demo, Question
 from app.text import has_surrogate, normalize_newlines, size_problem
 
 audit = logging.getLogger("tfquiz.audit")
 OFF_MESSAGE = "The playground is turned off on this server (TFQUIZ_PLAYGROUND=1 turns it on)."
 MAX_CODE_CHARS = 20_000
-WINDOW = timedelta(minutes=1)
 RECENT = 20  # audit entries shown beside the editor
 RUNNING = "running"  # the status of a run until its outcome is known
 
@@ -83,11 +82,15 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def wait_seconds(session: Session, settings: Settings, instructor_id: int, address: str) -> int:
-    """Count one run per instructor and per address; return the wait when over (0: none)."""
+def limit_runs(session: Session, settings: Settings, instructor_id: int, address: str) -> None:
+    """Count one run per instructor and per address; raise RateLimited when over."""
     limit = settings.playground_limit_per_minute
-    return take(session, "playground-instructor", str(instructor_id), limit, WINDOW) or take(
-        session, "playground-address", address, limit, WINDOW
+    refusal = f"Too many playground runs (at most {limit} a minute). Try again in {{seconds}} s."
+    check(
+        session,
+        Bucket("playground-instructor", str(instructor_id), limit),
+        Bucket("playground-address", address, limit),
+        refusal=refusal,
     )
 
 
@@ -127,36 +130,40 @@ def run_edited(
     demo: Demo,
     code: str,
 ) -> PlaygroundResult:
-    """Run an instructor's edit of a demo on the pool; raise Refused when it cannot run now."""
+    """Run an instructor's edit of a demo on the pool.
+
+    Raises RateLimited or PoolBusy when it cannot run now, Refused when no worker runs.
+    """
     digest = code_hash(code)
+    limited: RateLimited | None = None
     with database.writing() as session:
-        wait = wait_seconds(session, pool.settings, who.id, address)
-        status = "rate_limited" if wait else RUNNING
+        try:
+            limit_runs(session, pool.settings, who.id, address)
+        except RateLimited as error:
+            limited = error  # raised once the refused attempt is on record
+        status = "rate_limited" if limited else RUNNING
         # A refused attempt keeps its hash but not its code, so a flood cannot fill the disk.
         row = PlaygroundRun(
             instructor_id=who.id,
             question_id=str(question.id),
             question_number=question.number,
             demo_index=demo.index,
-            code="" if wait else code,
+            code="" if limited else code,
             code_hash=digest,
             status=status,
         )
         session.add(row)
         session.flush()
         run_id = row.id
-    if wait:
+    if limited:
         _log(who, address, question, demo, digest, status)
-        limit = pool.settings.playground_limit_per_minute
-        message = f"Too many playground runs (at most {limit} a minute). Try again in {wait} s."
-        raise Refused(429, message, wait)
+        raise limited
     outcome = RunOutcome(status="crashed", message="The run ended without an outcome.")
     try:
         outcome = pool.run(code, demo.devices)
-    except PoolBusy as error:
-        message = f"Every demo worker is busy; try again in {error.retry_after} s."
-        outcome = RunOutcome(status="unavailable", message=message)
-        raise Refused(503, message, error.retry_after) from None
+    except PoolBusy:  # answered 503 with Retry-After by app.web.errors, like every demo
+        outcome = RunOutcome(status="unavailable", message="Every demo worker is busy.")
+        raise
     finally:
         _finish(database, run_id, outcome.status)
         _log(who, address, question, demo, digest, outcome.status)

@@ -18,6 +18,7 @@ from app.web.deps import (
     LEARNER_KEY,
     BankDep,
     DatabaseDep,
+    MetricsDep,
     QuestionDep,
     SettingsDep,
     client_address,
@@ -116,6 +117,7 @@ def submit_answer(
     body: AnswerIn,
     database: DatabaseDep,
     settings: SettingsDep,
+    metrics: MetricsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Grade an answer, record it once, and return the result with the attempt's id.
@@ -141,14 +143,12 @@ def submit_answer(
             email=body.email,
             key=idempotency_key,
             with_view=True,
+            metrics=metrics,
         )
     except NameTaken as error:
         raise HTTPException(403, detail=str(error)) from None
     except InvalidText as error:
         raise HTTPException(422, detail=str(error)) from None
-    except submissions.RateLimited as error:
-        headers = {"Retry-After": str(error.retry_after)}
-        raise HTTPException(429, detail=str(error), headers=headers) from None
     request.session[LEARNER_KEY] = recorded.learner_id
     assert recorded.view is not None  # asked for above
     answer = AnswerOut(

@@ -10,23 +10,22 @@ import json
 import queue
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.demos.protocol import DemoRunner, PoolBusy
-from app.demos.runs import DemoResult, find_cached, find_cached_all, run_live
-from app.ratelimit import take
+from app.demos.runs import DemoResult, find_cached, run_live
+from app.ratelimit import Bucket, check
 from app.schema import Demo, Question
 from app.web.csrf import csrf_token, require_csrf
 from app.web.deps import (
     BankDep,
     DatabaseDep,
+    DemoDep,
     LearnerDep,
     PoolDep,
     QuestionDep,
@@ -34,69 +33,33 @@ from app.web.deps import (
     client_address,
 )
 from app.web.errors import documented
-from app.web.rendering import render_code, render_markdown
+from app.web.pages import demos_for, render, view_demo
 from app.web.responses import model_response
 
 router = APIRouter()
 ERRORS = documented(404, 413, 422, 429, 503)
-
-
-async def demo_by_index(question: QuestionDep, k: int) -> Demo:
-    """Return demo ``k`` (1-based) of the question, or answer 404 saying which exist."""
-    if 1 <= k <= len(question.demos):
-        return question.demos[k - 1]
-    count = len(question.demos)
-    detail = f"Question {question.number} has no demo {k}; it has demos 1 to {count}."
-    raise HTTPException(404, detail=detail)
-
-
-DemoDep = Annotated[Demo, Depends(demo_by_index)]
+TOO_MANY = "Too many live demo runs; try again in {seconds} s (cached results stay open)."
 
 
 def live(
     request: Request, pool: DemoRunner, database: Database, question: Question, demo: Demo
 ) -> DemoResult:
-    """Run a demo live, turning a full queue, a rate limit or no workers into 503/429."""
+    """Run a demo live; a rate limit (429) or a full queue (503) raises, no workers is 503."""
     limit_live_runs(request, database)
-    try:
-        result = run_live(pool, database, question, demo)
-    except PoolBusy as error:
-        raise busy(error) from None
+    result = run_live(pool, database, question, demo)
     if result.status == "unavailable":
         raise HTTPException(503, detail=result.message or "Live demos are unavailable.")
     return result
 
 
 def limit_live_runs(request: Request, database: Database) -> None:
-    """Refuse a live run past the per-session or per-address limit, with 429 and Retry-After."""
+    """Count a live run per browser session and per address; raise RateLimited when over."""
     settings = request.app.state.settings
-    minute = timedelta(minutes=1)
-    browser = csrf_token(request)  # a stable random id per browser session
+    # The CSRF token is a stable random id per browser session.
+    by_session = Bucket("demo-session", csrf_token(request), settings.demo_limit_per_session)
+    by_address = Bucket("demo-address", client_address(request), settings.demo_limit_per_address)
     with database.writing() as session:
-        wait = take(
-            session, "demo-session", browser, settings.demo_limit_per_session, minute
-        ) or take(
-            session,
-            "demo-address",
-            client_address(request),
-            settings.demo_limit_per_address,
-            minute,
-        )
-    if wait:
-        raise HTTPException(
-            429,
-            detail=f"Too many live demo runs; try again in {wait} s (cached results stay open).",
-            headers={"Retry-After": str(wait)},
-        )
-
-
-def busy(error: PoolBusy) -> HTTPException:
-    """Turn a full queue into 503 with Retry-After."""
-    return HTTPException(
-        503,
-        detail=f"Every demo worker is busy; try again in {error.retry_after} s.",
-        headers={"Retry-After": str(error.retry_after)},
-    )
+        check(session, by_session, by_address, refusal=TOO_MANY)
 
 
 @router.get(
@@ -196,7 +159,7 @@ def demo_panel(
     fresh: bool = False,
 ) -> Response:
     """Render one demo's output panel, for the page script to swap in after a live run."""
-    templates: Jinja2Templates = request.app.state.templates
+    templates: Jinja2Templates = request.app.state.templates  # a fragment: no flash to show
     result = find_cached(session, question, demo, pool.state.get("device_kind"))
     if result is not None and fresh:
         result.cached = False  # the script asks right after the live run it showed
@@ -209,25 +172,7 @@ def presenter(
     request: Request, bank: BankDep, session: ReadSession, pool: PoolDep, learner: LearnerDep
 ) -> Response:
     """List every demo with a Run button, for use in class."""
-    templates: Jinja2Templates = request.app.state.templates
     sections = [(question, demos_for(question, session, pool)) for question in bank.ordered()]
-    context = {"sections": sections, "pool": pool.state, "learner": learner}
-    return templates.TemplateResponse(request, "demos/present.html", context)
-
-
-def view_demo(demo: Demo, result: DemoResult | None) -> dict[str, Any]:
-    """Prepare what a demo card shows."""
-    return {
-        "index": demo.index,
-        "title": demo.title,
-        "intro": render_markdown(demo.intro_markdown) if demo.intro_markdown else "",
-        "code": render_code(demo.code),
-        "devices": demo.devices,
-        "result": result,
-    }
-
-
-def demos_for(question: Question, session: Session, pool: DemoRunner) -> list[dict[str, Any]]:
-    """Prepare every demo card of a question, with cached results where there are some."""
-    cached = find_cached_all(session, question, question.demos, pool.state.get("device_kind"))
-    return [view_demo(demo, cached[demo.index]) for demo in question.demos]
+    return render(
+        request, "demos/present.html", sections=sections, pool=pool.state, learner=learner
+    )

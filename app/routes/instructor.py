@@ -25,11 +25,11 @@ from app.dashboard import (
 )
 from app.models import Attempt, Learner
 from app.review_queue import queue_size
-from app.routes.instructor_auth import page as render
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, QuestionDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.pages import render
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import Response
 
+from app.config import Settings
 from app.instructors import (
     authenticate,
     change_password,
@@ -18,7 +19,7 @@ from app.instructors import (
     setup_token_valid,
     start_session,
 )
-from app.ratelimit import forget_failures, login_wait_seconds, record_failure
+from app.ratelimit import Bucket, RateLimited, check, forget, record
 from app.validation import InvalidText
 from app.web.auth import (
     INSTRUCTOR_COOKIE,
@@ -27,35 +28,47 @@ from app.web.auth import (
     set_instructor_cookie,
 )
 from app.web.csrf import require_csrf
-from app.web.deps import DatabaseDep, SettingsDep, client_address
+from app.web.deps import DatabaseDep, MetricsDep, SettingsDep, client_address
+from app.web.errors import refusal
+from app.web.pages import redirect, render, safe_next
 
 router = APIRouter(prefix="/instructor", dependencies=[Depends(require_csrf)])
 WRONG = "Wrong email or password."
+TOO_MANY = "Too many failed sign-ins. Try again in about {minutes} minute(s)."
+READY = "Your instructor account is ready."
+CHANGED = "Password changed; your other sessions are signed out."
 Text = Annotated[str, Form(max_length=2000)]
 
 
-def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-    """Render an instructor page that never lands in a shared cache."""
-    templates: Jinja2Templates = request.app.state.templates
-    context.setdefault("flash", request.session.pop("flash", None))
-    response = templates.TemplateResponse(request, template, context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
+def back_to(url: str | None) -> str:
+    """Return the instructor page to go back to after signing in: one of theirs, else home."""
+    return safe_next(url, home="/instructor/", under="/instructor")
+
+
+def login_buckets(settings: Settings, account: str, address: str) -> tuple[Bucket, Bucket]:
+    """Return the windows that count failed sign-ins per account and per address."""
+    window = timedelta(minutes=settings.login_window_minutes)
+    return (
+        Bucket("login-account", account, settings.login_max_per_account, window),
+        Bucket("login-address", address, settings.login_max_per_address, window),
+    )
+
+
+def signed_in(
+    request: Request, settings: Settings, token: str, url: str, flash: str | None = None
+) -> Response:
+    """Go on to ``url`` with the new session's cookie set."""
+    response = redirect(request, url, flash)
+    set_instructor_cookie(response, token, settings)
     return response
-
-
-def safe_next(url: str | None) -> str:
-    """Allow only local instructor paths as the page to return to."""
-    if url and url.startswith("/instructor") and "//" not in url and "\\" not in url:
-        return url
-    return "/instructor/"
 
 
 @router.get("/login", include_in_schema=False)
 def login_form(request: Request, instructor: MaybeInstructorDep, next: str = "") -> Response:
     """Show the sign-in form."""
     if instructor is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    return page(request, "instructor/login.html", next=safe_next(next), email="")
+        return redirect(request, back_to(next))
+    return render(request, "instructor/login.html", next=back_to(next), email="")
 
 
 @router.post("/login", include_in_schema=False)
@@ -63,38 +76,41 @@ def login(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
+    metrics: MetricsDep,
     email: Text,
     password: Text,
     next: Text = "",
 ) -> Response:
     """Check the password, rate-limited per account and address; rotate the session."""
-    account, address = email.strip().lower(), client_address(request)
-    with database.writing() as session:
-        wait = login_wait_seconds(session, settings, account, address)
-        instructor = None if wait else authenticate(session, account, password)
-        if instructor is None and not wait:
-            record_failure(session, account, address)
-        elif instructor is not None:
-            forget_failures(session, account)
-            old = request.cookies.get(INSTRUCTOR_COOKIE)
-            if old:
-                end_session(session, old)  # rotate: the pre-login id is never reused
-            token = start_session(session, instructor)
-    if wait:
-        minutes = max(1, round(wait / 60))
-        message = f"Too many failed sign-ins. Try again in about {minutes} minute(s)."
-        response = page(
-            request, "instructor/login.html", 429, error=message, email=email, next=safe_next(next)
+    account = email.strip().lower()
+    by_account, by_address = login_buckets(settings, account, client_address(request))
+    try:
+        with database.writing() as session:
+            check(session, by_account, by_address, refusal=TOO_MANY, count=False)
+            instructor = authenticate(session, account, password)
+            if instructor is None:
+                record(session, by_account, by_address)
+            else:
+                forget(session, by_account)
+                old = request.cookies.get(INSTRUCTOR_COOKIE)
+                if old:
+                    end_session(session, old)  # rotate: the pre-login id is never reused
+                token = start_session(session, instructor)
+    except RateLimited as limited:
+        metrics.sign_in("rate_limited")
+        status, message, headers = refusal(limited)
+        response = render(
+            request, "instructor/login.html", status, error=message, email=email, next=back_to(next)
         )
-        response.headers["Retry-After"] = str(wait)
+        response.headers.update(headers)
         return response
     if instructor is None:
-        return page(
-            request, "instructor/login.html", 401, error=WRONG, email=email, next=safe_next(next)
+        metrics.sign_in("failure")
+        return render(
+            request, "instructor/login.html", 401, error=WRONG, email=email, next=back_to(next)
         )
-    response = RedirectResponse(safe_next(next), status_code=303)
-    set_instructor_cookie(response, token, settings)
-    return response
+    metrics.sign_in("success")
+    return signed_in(request, settings, token, back_to(next))
 
 
 @router.post("/logout", include_in_schema=False)
@@ -104,8 +120,7 @@ def logout(request: Request, database: DatabaseDep) -> Response:
     if token:
         with database.writing() as session:
             end_session(session, token)
-    request.session["flash"] = "You are signed out."
-    response = RedirectResponse("/instructor/login", status_code=303)
+    response = redirect(request, "/instructor/login", "You are signed out.")
     response.delete_cookie(INSTRUCTOR_COOKIE, path="/")
     return response
 
@@ -116,8 +131,8 @@ def setup_form(request: Request, database: DatabaseDep, token: str = "") -> Resp
     with database.reading() as session:
         problem = _setup_problem(session, token)
     if problem:
-        return page(request, "instructor/setup.html", 403, error=problem, token="", usable=False)
-    return page(request, "instructor/setup.html", token=token, usable=True, email="")
+        return render(request, "instructor/setup.html", 403, error=problem, token="", usable=False)
+    return render(request, "instructor/setup.html", token=token, usable=True, email="")
 
 
 def _setup_problem(session: Any, token: str) -> str | None:
@@ -150,9 +165,11 @@ def setup(
             consume_setup_token(session, token)
             session_token = start_session(session, instructor)
     except PermissionError as error:
-        return page(request, "instructor/setup.html", 403, error=str(error), token="", usable=False)
+        return render(
+            request, "instructor/setup.html", 403, error=str(error), token="", usable=False
+        )
     except InvalidText as error:
-        return page(
+        return render(
             request,
             "instructor/setup.html",
             422,
@@ -161,16 +178,13 @@ def setup(
             usable=True,
             email=email,
         )
-    request.session["flash"] = "Your instructor account is ready."
-    response = RedirectResponse("/instructor/", status_code=303)
-    set_instructor_cookie(response, session_token, settings)
-    return response
+    return signed_in(request, settings, session_token, "/instructor/", READY)
 
 
 @router.get("/password", include_in_schema=False)
 def password_form(request: Request, instructor: InstructorDep) -> Response:
     """Show the password change form."""
-    return page(request, "instructor/password.html", instructor=instructor)
+    return render(request, "instructor/password.html", instructor=instructor)
 
 
 @router.post("/password", include_in_schema=False)
@@ -194,10 +208,7 @@ def password_change(
             change_password(session, account, password)
             token = start_session(session, account)
     except InvalidText as error:
-        return page(
+        return render(
             request, "instructor/password.html", 422, error=str(error), instructor=instructor
         )
-    request.session["flash"] = "Password changed; your other sessions are signed out."
-    response = RedirectResponse("/instructor/", status_code=303)
-    set_instructor_cookie(response, token, settings)
-    return response
+    return signed_in(request, settings, token, "/instructor/", CHANGED)

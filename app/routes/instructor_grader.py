@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from app.agreement import MARGIN, Agreement
 from app.labels import agreement_report
 from app.questions import QuestionBank
 from app.regrade import regrade
-from app.routes.instructor_auth import page
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, ReadSession, describe_range
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.pages import redirect, render
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],
@@ -51,7 +51,7 @@ def agreement_page(
         for qid, figures in report.questions.items()
         if bank.by_id(qid) is None
     ]
-    return page(
+    return render(
         request,
         "instructor/agreement.html",
         instructor=instructor,
@@ -84,7 +84,7 @@ def regrade_preview(
     """Show what re-grading stored attempts with the current rubric would change."""
     number = _chosen(bank, question)
     report = regrade(database, bank, number, dry_run=True)
-    return page(
+    return render(
         request,
         "instructor/regrade.html",
         instructor=instructor,
@@ -105,6 +105,5 @@ def regrade_run(
     """Re-grade stored attempts; instructors' scores stay, every counted change is recorded."""
     number = _chosen(bank, question)
     report = regrade(database, bank, number, instructor_id=instructor.id)
-    request.session["flash"] = report.summary()
     target = "/instructor/regrade" + (f"?question={number}" if number is not None else "")
-    return RedirectResponse(target, status_code=303)
+    return redirect(request, target, report.summary())

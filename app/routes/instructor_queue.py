@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.grouping import group_answers
@@ -14,13 +14,13 @@ from app.overrides import clean_comment
 from app.points import format_points, parse_points
 from app.questions import QuestionBank
 from app.review_queue import group_members, low_answers, review_queue, settle, settle_many
-from app.routes.instructor_auth import page
 from app.schema import Question
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.pages import chosen, get_or_404, redirect, render
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],
@@ -38,18 +38,15 @@ def _queue_page(
     status: int = 200,
     **form: object,
 ) -> Response:
-    """Render the review queue, with a refused form's values and message when there is one."""
-    return page(
+    """Render the review queue; ``form`` holds a refused form's values and message."""
+    return render(
         request,
         "instructor/review.html",
         status,
         instructor=instructor,
         items=review_queue(session),
         bank=bank,
-        error=form.get("error"),
-        error_attempt=form.get("error_attempt"),
-        score=form.get("score", ""),
-        comment=form.get("comment", ""),
+        **form,
     )
 
 
@@ -88,12 +85,9 @@ def review_decision(
 ) -> Response:
     """Accept a provisional score or change it (with a comment); bad input changes nothing."""
     try:
-        if decision not in ("accept", "change"):
-            raise InvalidText("Choose Accept or Change score.")
+        chosen(decision, ("accept", "change"), "Choose Accept or Change score.")
         with database.writing() as session:
-            attempt = session.get(Attempt, attempt_id)
-            if attempt is None:
-                raise HTTPException(404, detail=f"There is no attempt {attempt_id}.")
+            attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             outcome = _decide(session, attempt, instructor.id, decision, score, comment)
     except InvalidText as error:
         with database.reading() as session:
@@ -108,8 +102,9 @@ def review_decision(
                 score=score,
                 comment=comment,
             )
-    request.session["flash"] = f"Attempt {attempt_id} reviewed: score {outcome}."
-    return RedirectResponse("/instructor/review", status_code=303)
+    return redirect(
+        request, "/instructor/review", f"Attempt {attempt_id} reviewed: score {outcome}."
+    )
 
 
 def _groups_page(
@@ -120,11 +115,11 @@ def _groups_page(
     status: int = 200,
     **form: object,
 ) -> Response:
-    """Render a question's groups of similar low-scoring answers."""
+    """Render a question's groups of similar low-scoring answers, and any refused form."""
     answers = low_answers(session, str(question.id))
     groups = group_answers(answers, question.prompt_markdown)
     members = group_members(session, sorted({i for g in groups for i in g.attempt_ids}))
-    return page(
+    return render(
         request,
         "instructor/groups.html",
         status,
@@ -133,10 +128,7 @@ def _groups_page(
         low=len(answers),
         groups=[(g, [members[i] for i in g.attempt_ids if i in members]) for g in groups],
         max_label=format_points(question.points),
-        error=form.get("error"),
-        error_phrase=form.get("error_phrase"),
-        score=form.get("score", ""),
-        comment=form.get("comment", ""),
+        **form,
     )
 
 
@@ -162,8 +154,7 @@ def group_decision(
 ) -> Response:
     """Settle a group at once: keep every score, or set one score with one comment for all."""
     try:
-        if decision not in ("accept", "change"):
-            raise InvalidText("Choose Accept all or Set this score for all.")
+        chosen(decision, ("accept", "change"), "Choose Accept all or Set this score for all.")
         points = None if decision == "accept" else parse_points(score, question.points)
         cleaned = clean_comment(comment, "comment", decision == "change")
         with database.writing() as session:
@@ -184,5 +175,8 @@ def group_decision(
                 comment=comment,
             )
     what = "kept" if points is None else f"set to {format_points(points)} points"
-    request.session["flash"] = f"{count} answer{'s' if count != 1 else ''} reviewed: {what}."
-    return RedirectResponse(f"/instructor/questions/{question.number}/groups", status_code=303)
+    return redirect(
+        request,
+        f"/instructor/questions/{question.number}/groups",
+        f"{count} answer{'s' if count != 1 else ''} reviewed: {what}.",
+    )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -18,12 +18,12 @@ from app.models import Attempt, Claim, Instructor
 from app.overrides import clean_comment, override_score, score_history
 from app.points import format_points, parse_points
 from app.policy import get_reveal_policy, parse_reveal_form, save_reveal_policy
-from app.routes.instructor_auth import page
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.pages import chosen, get_or_404, redirect, render
 from app.web.rendering import mark_answer
 
 router = APIRouter(
@@ -32,13 +32,6 @@ router = APIRouter(
 )
 Text = Annotated[str, Form(max_length=20_000)]
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
-
-
-def _attempt(session: Session, attempt_id: int) -> Attempt:
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        raise HTTPException(404, detail=f"There is no attempt {attempt_id}.")
-    return attempt
 
 
 def _attempt_page(
@@ -53,7 +46,7 @@ def _attempt_page(
     """Render the review page of one attempt, with the override form and the history."""
     result = stored_result(attempt)
     question = bank.by_id(attempt.question_id)
-    return page(
+    return render(
         request,
         "instructor/attempt.html",
         status,
@@ -67,9 +60,7 @@ def _attempt_page(
         claims=claims_for_attempt(session, attempt),
         others=other_attempts(session, attempt),
         max_label=format_points(attempt.max_points),
-        score=form.get("score", format_points(attempt.final_points)),
-        comment=form.get("comment", ""),
-        error=form.get("error"),
+        **{"score": format_points(attempt.final_points), **form},
     )
 
 
@@ -82,7 +73,9 @@ def attempt_review(
     instructor: InstructorDep,
 ) -> Response:
     """Show an attempt with its grading, the form to override its score, and the history."""
-    return _attempt_page(request, session, bank, instructor, _attempt(session, attempt_id))
+    return _attempt_page(
+        request, session, bank, instructor, get_or_404(session, Attempt, attempt_id, "attempt")
+    )
 
 
 @router.post("/instructor/attempts/{attempt_id}", include_in_schema=False)
@@ -98,14 +91,14 @@ def attempt_override(
     """Set the attempt's counted score from the form; bad input changes nothing."""
     try:
         with database.writing() as session:
-            attempt = _attempt(session, attempt_id)
+            attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             points = parse_points(score, attempt.max_points)
             override_score(
                 session, attempt, instructor.id, points, clean_comment(comment, "comment", True)
             )
     except InvalidText as error:
         with database.reading() as session:
-            attempt = _attempt(session, attempt_id)
+            attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             return _attempt_page(
                 request,
                 session,
@@ -117,8 +110,11 @@ def attempt_override(
                 comment=comment,
                 error=str(error),
             )
-    request.session["flash"] = f"Score set to {format_points(points)} points."
-    return RedirectResponse(f"/instructor/attempts/{attempt_id}", status_code=303)
+    return redirect(
+        request,
+        f"/instructor/attempts/{attempt_id}",
+        f"Score set to {format_points(points)} points.",
+    )
 
 
 class OverrideIn(BaseModel):
@@ -155,7 +151,7 @@ def api_override(
     """Set an attempt's counted score in points; send the CSRF token in X-CSRF-Token."""
     try:
         with database.writing() as session:
-            attempt = _attempt(session, attempt_id)
+            attempt = get_or_404(session, Attempt, attempt_id, "attempt")
             points = parse_points(body.score, attempt.max_points)
             comment = clean_comment(body.comment, "comment", True)
             change = override_score(session, attempt, instructor.id, points, comment)
@@ -177,7 +173,7 @@ def api_override(
 def claims(request: Request, session: ReadSession, instructor: InstructorDep) -> Response:
     """List claims: pending ones first with the answer and key point, then recent decisions."""
     pending, decided = claim_queue(session)
-    return page(
+    return render(
         request, "instructor/claims.html", instructor=instructor, pending=pending, decided=decided
     )
 
@@ -193,18 +189,15 @@ def claim_decision(
 ) -> Response:
     """Accept a claim (its key point's weight is added) or reject it with an optional note."""
     try:
-        if decision not in ("accept", "reject"):
-            raise InvalidText("Choose Accept or Reject.")
+        accept = chosen(decision, ("accept", "reject"), "Choose Accept or Reject.") == "accept"
         with database.writing() as session:
-            claim = session.get(Claim, claim_id)
-            if claim is None:
-                raise HTTPException(404, detail=f"There is no claim {claim_id}.")
-            accept, cleaned = decision == "accept", clean_comment(note, "note", False)
+            claim = get_or_404(session, Claim, claim_id, "claim")
+            cleaned = clean_comment(note, "note", False)
             decide_claim(session, claim, instructor.id, accept, cleaned)
     except InvalidText as error:
         with database.reading() as session:
             pending, decided = claim_queue(session)
-        return page(
+        return render(
             request,
             "instructor/claims.html",
             422,
@@ -216,15 +209,14 @@ def claim_decision(
             note=note,
         )
     verb = "accepted" if accept else "rejected"
-    request.session["flash"] = f"Claim {verb}."
-    return RedirectResponse("/instructor/claims", status_code=303)
+    return redirect(request, "/instructor/claims", f"Claim {verb}.")
 
 
 @router.get("/instructor/settings", include_in_schema=False)
 def settings_form(request: Request, session: ReadSession, instructor: InstructorDep) -> Response:
     """Show the reveal policy and the export downloads."""
     policy = get_reveal_policy(session)
-    return page(
+    return render(
         request,
         "instructor/settings.html",
         instructor=instructor,
@@ -248,7 +240,7 @@ def settings_save(
     except InvalidText as error:
         with database.reading() as session:
             current = get_reveal_policy(session)
-        return page(
+        return render(
             request,
             "instructor/settings.html",
             422,
@@ -259,8 +251,7 @@ def settings_save(
         )
     with database.writing() as session:
         save_reveal_policy(session, policy)
-    request.session["flash"] = "Settings saved."
-    return RedirectResponse("/instructor/settings", status_code=303)
+    return redirect(request, "/instructor/settings", "Settings saved.")
 
 
 def _download(database: DatabaseDep, bank: BankDep, kind: str, fmt: str) -> Response:

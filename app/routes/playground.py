@@ -6,6 +6,7 @@ playground turned on: learners and anonymous visitors never send code that runs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -13,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from app.demos.playground import (
     MAX_CODE_CHARS,
     OFF_MESSAGE,
@@ -24,13 +26,23 @@ from app.demos.playground import (
     recent_runs,
     run_edited,
 )
-from app.demos.protocol import DemoRunner
-from app.routes.demos import DemoDep, view_demo
-from app.routes.instructor_auth import page
+from app.demos.protocol import DemoRunner, PoolBusy
+from app.models import Instructor
+from app.ratelimit import RateLimited
 from app.schema import Demo, Question
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import DatabaseDep, PoolDep, QuestionDep, ReadSession, SettingsDep, client_address
+from app.web.deps import (
+    DatabaseDep,
+    DemoDep,
+    PoolDep,
+    QuestionDep,
+    ReadSession,
+    SettingsDep,
+    client_address,
+)
+from app.web.errors import refusal
+from app.web.pages import render, view_demo
 
 
 def require_playground(settings: SettingsDep) -> None:
@@ -59,7 +71,7 @@ class PlaygroundRequest(BaseModel):
 
 
 @router.get("/instructor/playground/{n}/{k}", include_in_schema=False)
-def playground_page(
+def playground_render(
     request: Request,
     instructor: InstructorDep,
     question: QuestionDep,
@@ -69,37 +81,72 @@ def playground_page(
 ) -> Response:
     """Show a demo's code in an editor with a Run button, and its recent playground runs."""
     context = _context(session, pool, question, demo, demo.code)
-    return page(request, "instructor/playground.html", instructor=instructor, **context)
+    return render(request, "instructor/playground.html", instructor=instructor, **context)
 
 
-@router.post("/instructor/playground/{n}/{k}", include_in_schema=False)
-def playground_run_form(
+@dataclass(frozen=True, slots=True)
+class EditedRun:
+    """All a playground run needs but the code: who asks, from where, for which demo, on what."""
+
+    instructor: Instructor
+    address: str
+    question: Question
+    demo: Demo
+    pool: DemoRunner
+    database: Database
+
+    def __call__(self, code: str) -> PlaygroundResult:
+        """Run checked code (clean_code) in place of the demo's own."""
+        return run_edited(
+            self.pool,
+            self.database,
+            self.instructor,
+            self.address,
+            self.question,
+            self.demo,
+            code,
+        )
+
+
+def edited_run(
     request: Request,
     instructor: InstructorDep,
     question: QuestionDep,
     demo: DemoDep,
     pool: PoolDep,
     database: DatabaseDep,
-    code: Annotated[str, Form()] = "",
+) -> EditedRun:
+    """Gather what a run of edited code needs from the request."""
+    return EditedRun(instructor, client_address(request), question, demo, pool, database)
+
+
+EditedRunDep = Annotated[EditedRun, Depends(edited_run)]
+
+
+@router.post("/instructor/playground/{n}/{k}", include_in_schema=False)
+def playground_run_form(
+    request: Request, run: EditedRunDep, code: Annotated[str, Form()] = ""
 ) -> Response:
     """Run the edited code from the form (no JavaScript needed) and show its output."""
-    status, error, headers = 200, None, {}
+    status, error = 200, None
+    headers: dict[str, str] = {}
     result: PlaygroundResult | None = None
     try:
         code = clean_code(code)
-        result = run_edited(
-            pool, database, instructor, client_address(request), question, demo, code
-        )
-    except InvalidCode as invalid:
-        status, error = 422, str(invalid)
+        result = run(code)
+    except (InvalidCode, RateLimited, PoolBusy) as refused:
+        status, error, headers = refusal(refused)
     except Refused as refused:
         status, error = refused.status_code, refused.message
-        if refused.retry_after is not None:
-            headers["Retry-After"] = str(refused.retry_after)
-    with database.reading() as session:
-        context = _context(session, pool, question, demo, code, result)
-    response = page(
-        request, "instructor/playground.html", status, instructor=instructor, error=error, **context
+    with run.database.reading() as session:
+        context = _context(session, run.pool, run.question, run.demo, code, result)
+    response = render(
+        request,
+        "instructor/playground.html",
+        status,
+        instructor=run.instructor,
+        error=error,
+        **context,
     )
     response.headers.update(headers)
     return response
@@ -111,24 +158,14 @@ def playground_run_form(
     responses=ERRORS,
     tags=["instructor"],
 )
-def playground_run_api(
-    request: Request,
-    instructor: InstructorDep,
-    question: QuestionDep,
-    demo: DemoDep,
-    pool: PoolDep,
-    database: DatabaseDep,
-    body: PlaygroundRequest,
-) -> PlaygroundResult:
+def playground_run_api(run: EditedRunDep, body: PlaygroundRequest) -> PlaygroundResult:
     """Run edited code in place of a demo's own, in the demo sandbox; never cached."""
     try:
-        code = clean_code(body.code)
-        return run_edited(pool, database, instructor, client_address(request), question, demo, code)
+        return run(clean_code(body.code))
     except InvalidCode as invalid:
         raise HTTPException(422, detail=str(invalid)) from None
     except Refused as refused:
-        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
-        raise HTTPException(refused.status_code, detail=refused.message, headers=headers) from None
+        raise HTTPException(refused.status_code, detail=refused.message) from None
 
 
 def _context(

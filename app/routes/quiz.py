@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app import submissions
@@ -28,8 +27,8 @@ from app.models import Attempt, ChangeKind, Learner
 from app.overrides import score_history
 from app.policy import get_count_practice, get_reveal_policy
 from app.questions import QuestionBank
+from app.ratelimit import RateLimited
 from app.reveals import attempt_view, has_seen_reference, record_reference_view
-from app.routes.demos import demos_for
 from app.schema import Question
 from app.validation import InvalidText
 from app.web.csrf import require_csrf
@@ -38,6 +37,7 @@ from app.web.deps import (
     BankDep,
     DatabaseDep,
     LearnerDep,
+    MetricsDep,
     PoolDep,
     QuestionDep,
     ReadSession,
@@ -45,31 +45,11 @@ from app.web.deps import (
     client_address,
     session_cookie_invalid,
 )
+from app.web.errors import refusal
+from app.web.pages import demos_for, redirect, render, safe_next
 from app.web.rendering import mark_answer, render_markdown
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)  # pages
-FLASH_KEY = "flash"
-
-
-def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-    """Render a page, passing along any message left for it."""
-    context.setdefault("flash", request.session.pop(FLASH_KEY, None))
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, template, context, status_code=status)
-
-
-def redirect(url: str, message: str | None = None, request: Request | None = None) -> Response:
-    """Redirect after a POST, optionally leaving a message for the next page."""
-    if message and request is not None:
-        request.session[FLASH_KEY] = message
-    return RedirectResponse(url, status_code=303)
-
-
-def safe_next(url: str | None) -> str:
-    """Allow only local paths as a redirect target."""
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return "/"
 
 
 @router.get("/", name="home")
@@ -120,14 +100,14 @@ def start(
         )
     request.session[LEARNER_KEY] = learner_id
     greeting = f"Welcome, {display}!" if created else f"Welcome back, {display}."
-    return redirect(safe_next(next), greeting, request)
+    return redirect(request, safe_next(next), greeting)
 
 
 @router.post("/leave", name="leave")
 def leave(request: Request) -> Response:
     """Forget the learner on this browser."""
     request.session.clear()
-    return redirect("/")
+    return redirect(request, "/")
 
 
 @router.get("/questions/{n}", name="question")
@@ -187,13 +167,14 @@ def submit_answer(
     learner: LearnerDep,
     database: DatabaseDep,
     settings: SettingsDep,
+    metrics: MetricsDep,
     answer: Annotated[str, Form(max_length=200_000)],
     idempotency_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Grade an answer from the form, store it once (a double submit replays), show it."""
     if learner is None:
         here = f"/questions/{question.number}"
-        return redirect(f"/?next={quote(here)}", "Enter your name before answering.", request)
+        return redirect(request, f"/?next={quote(here)}", "Enter your name before answering.")
     try:
         recorded = submissions.submit_answer(
             database,
@@ -203,16 +184,17 @@ def submit_answer(
             client_address(request),
             learner_id=learner.id,
             key=idempotency_key or None,
+            metrics=metrics,
+            channel="form",
         )
-    except (InvalidText, submissions.RateLimited) as error:
-        status = 429 if isinstance(error, submissions.RateLimited) else 422
+    except (InvalidText, RateLimited) as error:
+        status, message, headers = refusal(error)
         response = _question_page(
-            request, question, bank, learner, status, attempts=[], error=str(error), answer=answer
+            request, question, bank, learner, status, attempts=[], error=message, answer=answer
         )
-        if isinstance(error, submissions.RateLimited):
-            response.headers["Retry-After"] = str(error.retry_after)
+        response.headers.update(headers)
         return response
-    return redirect(f"/questions/{question.number}/attempts/{recorded.attempt_id}")
+    return redirect(request, f"/questions/{question.number}/attempts/{recorded.attempt_id}")
 
 
 def new_form_key() -> str:
@@ -275,7 +257,7 @@ def claim(
             claim_point=point,
             claim_text=justification,
         )
-    return redirect(f"{here}#point-{point}", "Claim sent: your instructor will review it.", request)
+    return redirect(request, f"{here}#point-{point}", "Claim sent: your instructor will review it.")
 
 
 def _own_attempt(
@@ -335,7 +317,7 @@ def _note_reveal(
 def summary(request: Request, bank: BankDep, learner: LearnerDep, session: ReadSession) -> Response:
     """Show the best score per question and the total."""
     if learner is None:
-        return redirect("/?next=/summary", "Enter your name to see your summary.", request)
+        return redirect(request, "/?next=/summary", "Enter your name to see your summary.")
     progress = progress_by_question(session, learner.id)
     rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
     total = sum(p.best_points for _, p in rows if p is not None)

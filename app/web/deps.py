@@ -2,13 +2,15 @@
 
 FastAPI runs a plain ``def`` dependency in its thread pool, a hand-off that costs more than
 these lookups in ``app.state``; those that do no I/O are therefore ``async def`` and run
-inline, and only database work goes to a thread.
+inline, and only database work goes to a thread. Measured (bench.request_costs): as plain
+``def`` they take GET /questions/3 from 1.4-1.8 ms to 2.5-2.9 ms and a cached demo from
+1.0 ms to 1.6-2.7 ms, the two pages a class opens most.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, cast
 
 import anyio.to_thread
 from anyio import CancelScope, CapacityLimiter
@@ -20,35 +22,32 @@ from app.config import Settings
 from app.db import Database
 from app.demos.protocol import DemoRunner
 from app.learners import get_learner
+from app.metrics import Metrics
 from app.models import Learner
 from app.questions import QuestionBank
-from app.schema import Question
+from app.schema import Demo, Question
 
 LEARNER_KEY = "learner_id"
 
 
 async def get_settings(request: Request) -> Settings:
     """Return the app's settings."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return cast(Settings, request.app.state.settings)
 
 
 async def get_bank(request: Request) -> QuestionBank:
     """Return the loaded questions."""
-    bank: QuestionBank = request.app.state.bank
-    return bank
+    return cast(QuestionBank, request.app.state.bank)
 
 
 async def get_database(request: Request) -> Database:
     """Return the database, for routes that own a write transaction."""
-    database: Database = request.app.state.db
-    return database
+    return cast(Database, request.app.state.db)
 
 
 async def get_pool(request: Request) -> DemoRunner:
     """Return the app's pool of TensorFlow workers."""
-    pool: DemoRunner = request.app.state.pool
-    return pool
+    return cast(DemoRunner, request.app.state.pool)
 
 
 async def read_session(
@@ -70,11 +69,17 @@ async def read_session(
             session.close()
 
 
+async def get_metrics(request: Request) -> Metrics:
+    """Return the app's metrics, for routes that count what happened."""
+    return cast(Metrics, request.app.state.metrics)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BankDep = Annotated[QuestionBank, Depends(get_bank)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ReadSession = Annotated[Session, Depends(read_session)]
 PoolDep = Annotated[DemoRunner, Depends(get_pool)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 async def question_by_number(n: int, bank: BankDep) -> Question:
@@ -86,6 +91,18 @@ async def question_by_number(n: int, bank: BankDep) -> Question:
 
 
 QuestionDep = Annotated[Question, Depends(question_by_number)]
+
+
+async def demo_by_index(question: QuestionDep, k: int) -> Demo:
+    """Return demo ``k`` (1-based) of the question, or answer 404 saying which exist."""
+    if 1 <= k <= len(question.demos):
+        return question.demos[k - 1]
+    count = len(question.demos)
+    detail = f"Question {question.number} has no demo {k}; it has demos 1 to {count}."
+    raise HTTPException(404, detail=detail)
+
+
+DemoDep = Annotated[Demo, Depends(demo_by_index)]
 
 
 def describe_range(bank: QuestionBank) -> str:

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+from app.demos.protocol import PoolBusy
+from app.ratelimit import RateLimited
 from app.web.auth import SignInRequired, sign_in_url
 from app.writelock import WriteLockTimeout
 
@@ -63,6 +65,20 @@ def error_response(request: Request, status: int, message: str, **extra: Any) ->
     )
 
 
+def refusal(error: RateLimited | PoolBusy | ValueError) -> tuple[int, str, dict[str, str]]:
+    """Return the status, message and headers for a refused request; a form shows them too.
+
+    Input that is not valid (``InvalidText``, ``InvalidCode``: ValueErrors with a message
+    for the person who typed it) is 422; the others say when to come back.
+    """
+    if isinstance(error, RateLimited):
+        return 429, error.message, {"Retry-After": str(error.retry_after)}
+    if isinstance(error, PoolBusy):
+        message = f"Every demo worker is busy; try again in {error.retry_after} s."
+        return 503, message, {"Retry-After": str(error.retry_after)}
+    return 422, str(error), {}
+
+
 def too_large_message(limit: int) -> str:
     """Say how large a request body may be."""
     return f"The request body is too large; the limit is {limit / (1024 * 1024):g} MiB."
@@ -104,6 +120,14 @@ def install_error_handlers(app: FastAPI) -> None:
             message = too_large_message(request.app.state.settings.max_body_bytes)
         response = error_response(request, error.status_code, message)
         response.headers.update(error.headers or {})
+        return response
+
+    @app.exception_handler(RateLimited)
+    @app.exception_handler(PoolBusy)
+    async def _refused(request: Request, error: RateLimited | PoolBusy) -> Response:
+        status, message, headers = refusal(error)
+        response = error_response(request, status, message)
+        response.headers.update(headers)
         return response
 
     @app.exception_handler(SignInRequired)
