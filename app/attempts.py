@@ -5,12 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Self
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    SQLColumnExpression,
+    and_,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
+from app.evidence import PointEvidence, point_evidence, stored_result
 from app.grading import GradeResult
-from app.models import Attempt, AttemptMisconception, AttemptPoint
+from app.models import Attempt, AttemptMisconception, AttemptPoint, Learner
 from app.policy import get_count_practice
 from app.schema import Question
 
@@ -24,6 +36,32 @@ class Progress:
     best_points: float
     # The best counted score is a grader's guess that an instructor has not settled yet.
     provisional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListedAnswer:
+    """An attempt as instructors' lists show it: who answered which question, when, and why."""
+
+    attempt_id: int
+    learner: str
+    question_number: int
+    answer: str
+    created_at: datetime
+    evidence: list[PointEvidence]
+
+    @classmethod
+    def of(cls, attempt: Attempt, learner: str, **extra: Any) -> Self:
+        """List an attempt, so every list shows it alike; a subclass's own fields go in extra."""
+        evidence = point_evidence(stored_result(attempt))
+        return cls(
+            attempt.id,
+            learner,
+            attempt.question_number,
+            attempt.text,
+            attempt.created_at,
+            evidence,
+            **extra,
+        )
 
 
 def record_attempt(
@@ -138,6 +176,23 @@ def other_attempts(session: Session, attempt: Attempt) -> list[tuple[int, float,
         .order_by(Attempt.id.desc())
     )
     return [(row[0], row[1], row[2]) for row in rows]
+
+
+def attempts_with_learners(
+    session: Session,
+    *where: ColumnExpressionArgument[bool],
+    order_by: Sequence[ColumnExpressionArgument[Any]] = (),
+    limit: int | None = None,
+) -> list[tuple[Attempt, str]]:
+    """Return matching attempts with their learners' names, as instructor listings show them."""
+    query = (
+        select(Attempt, Learner.display_name)
+        .join(Learner, Learner.id == Attempt.learner_id)
+        .where(*where)
+        .order_by(*order_by)
+        .limit(limit)
+    )
+    return [(attempt, name) for attempt, name in session.execute(query)]
 
 
 def get_own_attempt(session: Session, learner_id: int, attempt_id: int) -> Attempt | None:

@@ -8,14 +8,13 @@ measures the grader on the answers learners really write.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.agreement import MARGIN, Agreement, agreement
-from app.evidence import PointEvidence, point_evidence, stored_result
-from app.models import Attempt, Learner
+from app.attempts import ListedAnswer, attempts_with_learners
+from app.models import Attempt
 from app.review_queue import settled
 
 WORST = 10
@@ -34,17 +33,11 @@ class Labelled:
 
 
 @dataclass(frozen=True, slots=True)
-class Disagreement:
+class Disagreement(ListedAnswer):
     """A judged answer where grader and instructor differ, with the grader's evidence."""
 
-    attempt_id: int
-    learner: str
-    question_number: int
-    answer: str
     auto: float
     human: float
-    created_at: datetime
-    evidence: list[PointEvidence]
 
     @property
     def difference(self) -> float:
@@ -104,23 +97,9 @@ def agreement_report(session: Session, margin: float = MARGIN, worst: int = WORS
 def disagreements(session: Session, limit: int = WORST) -> list[Disagreement]:
     """Return the judged answers where grader and instructor differ most, largest first."""
     gap = func.abs(Attempt.score - Attempt.final_score)
-    rows = session.execute(
-        select(Attempt, Learner.display_name)
-        .join(Learner, Learner.id == Attempt.learner_id)
-        .where(settled(), gap > 0)
-        .order_by(gap.desc(), Attempt.id)
-        .limit(limit)
-    )
+    order = (gap.desc(), Attempt.id)
+    rows = attempts_with_learners(session, settled(), gap > 0, order_by=order, limit=limit)
     return [
-        Disagreement(
-            attempt_id=attempt.id,
-            learner=name,
-            question_number=attempt.question_number,
-            answer=attempt.text,
-            auto=attempt.score,
-            human=attempt.final_score,
-            created_at=attempt.created_at,
-            evidence=point_evidence(stored_result(attempt)),
-        )
+        Disagreement.of(attempt, name, auto=attempt.score, human=attempt.final_score)
         for attempt, name in rows
     ]

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.attempts import provisional
-from app.evidence import PointEvidence, matched_spans, point_evidence, read_result, stored_result
+from app.attempts import ListedAnswer, attempts_with_learners, provisional
+from app.evidence import matched_spans, read_result
 from app.grouping import LowAnswer
-from app.models import Attempt, ChangeKind, Learner, ScoreChange, utc_now
+from app.models import Attempt, ChangeKind, ScoreChange, utc_now
 from app.overrides import HUMAN_KINDS, record_change
 from app.validation import InvalidText
 
@@ -36,21 +35,15 @@ def settled() -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class QueueItem:
+class QueueItem(ListedAnswer):
     """A provisional answer waiting for an instructor, with what the grader saw."""
 
-    attempt_id: int
-    learner: str
-    question_number: int
     question_id: str
-    answer: str
     points: float
     max_points: float
     confidence: float
     reason: str
     practice: bool
-    created_at: datetime
-    evidence: list[PointEvidence]
 
 
 def queue_size(session: Session) -> int:
@@ -60,27 +53,18 @@ def queue_size(session: Session) -> int:
 
 def review_queue(session: Session, limit: int = MAX_SHOWN) -> list[QueueItem]:
     """Return the answers waiting for review, oldest first."""
-    rows = session.execute(
-        select(Attempt, Learner.display_name)
-        .join(Learner, Learner.id == Attempt.learner_id)
-        .where(provisional())
-        .order_by(Attempt.created_at, Attempt.id)
-        .limit(limit)
-    )
+    order = (Attempt.created_at, Attempt.id)
+    rows = attempts_with_learners(session, provisional(), order_by=order, limit=limit)
     return [
-        QueueItem(
-            attempt_id=attempt.id,
-            learner=name,
-            question_number=attempt.question_number,
+        QueueItem.of(
+            attempt,
+            name,
             question_id=attempt.question_id,
-            answer=attempt.text,
             points=attempt.points,
             max_points=attempt.max_points,
             confidence=attempt.confidence,
             reason=attempt.review_reason or "",
             practice=attempt.practice,
-            created_at=attempt.created_at,
-            evidence=point_evidence(stored_result(attempt)),
         )
         for attempt, name in rows
     ]
@@ -167,9 +151,5 @@ class GroupMember:
 
 def group_members(session: Session, attempt_ids: Sequence[int]) -> dict[int, GroupMember]:
     """Return the answers of some attempts with their learners, by attempt id."""
-    rows = session.execute(
-        select(Attempt, Learner.display_name)
-        .join(Learner, Learner.id == Attempt.learner_id)
-        .where(Attempt.id.in_(attempt_ids))
-    )
+    rows = attempts_with_learners(session, Attempt.id.in_(attempt_ids))
     return {a.id: GroupMember(a.id, name, a.text, a.final_points, a.max_points) for a, name in rows}
