@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.evidence import stored_result
 from app.models import Attempt, ChangeKind, Claim, Instructor, ScoreChange, utc_now
+from app.points import parse_points
 from app.text import has_control, has_surrogate, normalize_newlines
 from app.validation import InvalidText
 
@@ -79,6 +80,15 @@ def override_score(
     if attempt.reviewed_at is None:  # a score set by hand settles a provisional one too
         attempt.reviewed_at, attempt.reviewed_by = change.created_at, instructor_id
     return change
+
+
+def override_as_sent(
+    session: Session, attempt: Attempt, instructor_id: int, score: object, comment: str
+) -> ScoreChange:
+    """Override with the score and comment as a form or the API sent them, checked first."""
+    points = parse_points(score, attempt.max_points)
+    cleaned = clean_comment(comment, "comment", True)
+    return override_score(session, attempt, instructor_id, points, cleaned)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from app.grouping import group_answers
@@ -20,14 +21,21 @@ from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.forms import DecisionForm, Text
 from app.web.pages import chosen, get_or_404, redirect, render
 
 router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],
     responses=INSTRUCTOR_API_ERRORS,
 )
-Text = Annotated[str, Form(max_length=20_000)]
 MAX_GROUP_IDS = 2000
+
+
+class GroupForm(DecisionForm):
+    """A decision for a group of similar answers: which answers, and the phrase they share."""
+
+    attempt: list[int] | None = Field(None, max_length=MAX_GROUP_IDS)
+    phrase: Text = ""
 
 
 def _queue_page(
@@ -58,17 +66,15 @@ def queue(
     return _queue_page(request, session, bank, instructor)
 
 
-def _decide(
-    session: Session, attempt: Attempt, instructor_id: int, decision: str, score: str, comment: str
-) -> str:
+def _decide(session: Session, attempt: Attempt, instructor_id: int, form: DecisionForm) -> str:
     """Settle one provisional answer from the queue's form; return what happened."""
     if not attempt.needs_review:
         raise InvalidText(f"Attempt {attempt.id} is not waiting for review; nothing was changed.")
-    if decision == "accept":
-        settle(session, attempt, instructor_id, None, clean_comment(comment, "comment", False))
+    if form.decision == "accept":
+        settle(session, attempt, instructor_id, None, clean_comment(form.comment, "comment", False))
         return f"kept at {format_points(attempt.final_points)} points"
-    points = parse_points(score, attempt.max_points)
-    settle(session, attempt, instructor_id, points, clean_comment(comment, "comment", True))
+    points = parse_points(form.score, attempt.max_points)
+    settle(session, attempt, instructor_id, points, clean_comment(form.comment, "comment", True))
     return f"set to {format_points(points)} points"
 
 
@@ -79,16 +85,14 @@ def review_decision(
     database: DatabaseDep,
     bank: BankDep,
     instructor: InstructorDep,
-    decision: Text = "",
-    score: Text = "",
-    comment: Text = "",
+    form: Annotated[DecisionForm, Form()],
 ) -> Response:
     """Accept a provisional score or change it (with a comment); bad input changes nothing."""
     try:
-        chosen(decision, ("accept", "change"), "Choose Accept or Change score.")
+        chosen(form.decision, ("accept", "change"), "Choose Accept or Change score.")
         with database.writing() as session:
             attempt = get_or_404(session, Attempt, attempt_id, "attempt")
-            outcome = _decide(session, attempt, instructor.id, decision, score, comment)
+            outcome = _decide(session, attempt, instructor.id, form)
     except InvalidText as error:
         with database.reading() as session:
             return _queue_page(
@@ -99,8 +103,7 @@ def review_decision(
                 422,
                 error=str(error),
                 error_attempt=attempt_id,
-                score=score,
-                comment=comment,
+                **form.refill(),
             )
     return redirect(
         request, "/instructor/review", f"Attempt {attempt_id} reviewed: score {outcome}."
@@ -146,21 +149,17 @@ def group_decision(
     question: QuestionDep,
     database: DatabaseDep,
     instructor: InstructorDep,
-    attempt: Annotated[list[int] | None, Form(max_length=MAX_GROUP_IDS)] = None,
-    decision: Text = "",
-    phrase: Text = "",
-    score: Text = "",
-    comment: Text = "",
+    form: Annotated[GroupForm, Form()],
 ) -> Response:
     """Settle a group at once: keep every score, or set one score with one comment for all."""
+    decision = form.decision
     try:
         chosen(decision, ("accept", "change"), "Choose Accept all or Set this score for all.")
-        points = None if decision == "accept" else parse_points(score, question.points)
-        cleaned = clean_comment(comment, "comment", decision == "change")
+        points = None if decision == "accept" else parse_points(form.score, question.points)
+        cleaned = clean_comment(form.comment, "comment", decision == "change")
         with database.writing() as session:
-            count = settle_many(
-                session, attempt or [], instructor.id, points, cleaned, str(question.id)
-            )
+            ids = form.attempt or []
+            count = settle_many(session, ids, instructor.id, points, cleaned, str(question.id))
     except InvalidText as error:
         with database.reading() as session:
             return _groups_page(
@@ -170,9 +169,8 @@ def group_decision(
                 instructor,
                 422,
                 error=str(error),
-                error_phrase=phrase,
-                score=score,
-                comment=comment,
+                error_phrase=form.phrase,
+                **form.refill(),
             )
     what = "kept" if points is None else f"set to {format_points(points)} points"
     return redirect(

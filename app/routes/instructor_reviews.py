@@ -15,14 +15,15 @@ from app.claims import claim_queue, claims_for_attempt, decide_claim
 from app.evidence import stored_result
 from app.exports import export_filename, export_stream
 from app.models import Attempt, Claim, Instructor
-from app.overrides import clean_comment, override_score, score_history
-from app.points import format_points, parse_points
+from app.overrides import clean_comment, override_as_sent, score_history
+from app.points import format_points
 from app.policy import get_reveal_policy, parse_reveal_form, save_reveal_policy
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
+from app.web.forms import ScoreForm
 from app.web.pages import chosen, get_or_404, redirect, render
 from app.web.rendering import mark_answer
 
@@ -85,17 +86,14 @@ def attempt_override(
     database: DatabaseDep,
     bank: BankDep,
     instructor: InstructorDep,
-    score: Text = "",
-    comment: Text = "",
+    form: Annotated[ScoreForm, Form()],
 ) -> Response:
     """Set the attempt's counted score from the form; bad input changes nothing."""
     try:
         with database.writing() as session:
             attempt = get_or_404(session, Attempt, attempt_id, "attempt")
-            points = parse_points(score, attempt.max_points)
-            override_score(
-                session, attempt, instructor.id, points, clean_comment(comment, "comment", True)
-            )
+            override_as_sent(session, attempt, instructor.id, form.score, form.comment)
+            points = attempt.final_points
     except InvalidText as error:
         with database.reading() as session:
             attempt = get_or_404(session, Attempt, attempt_id, "attempt")
@@ -106,9 +104,8 @@ def attempt_override(
                 instructor,
                 attempt,
                 422,
-                score=score,
-                comment=comment,
                 error=str(error),
+                **form.refill(),
             )
     return redirect(
         request,
@@ -152,16 +149,14 @@ def api_override(
     try:
         with database.writing() as session:
             attempt = get_or_404(session, Attempt, attempt_id, "attempt")
-            points = parse_points(body.score, attempt.max_points)
-            comment = clean_comment(body.comment, "comment", True)
-            change = override_score(session, attempt, instructor.id, points, comment)
+            change = override_as_sent(session, attempt, instructor.id, body.score, body.comment)
             return OverrideOut(
                 attempt_id=attempt.id,
                 auto_score=attempt.score,
                 final_score=attempt.final_score,
                 final_points=attempt.final_points,
                 max_points=attempt.max_points,
-                comment=comment,
+                comment=change.comment,
                 changed_at=change.created_at,
                 changed_by=instructor.email,
             )
