@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from app.config import Settings
 from app.instructors import (
@@ -37,7 +38,7 @@ WRONG = "Wrong email or password."
 TOO_MANY = "Too many failed sign-ins. Try again in about {minutes} minute(s)."
 READY = "Your instructor account is ready."
 CHANGED = "Password changed; your other sessions are signed out."
-Text = Annotated[str, Form(max_length=2000)]
+Text = Annotated[str, Field(max_length=2000)]
 
 
 def back_to(url: str | None) -> str:
@@ -71,23 +72,30 @@ def login_form(request: Request, instructor: MaybeInstructorDep, next: str = "")
     return render(request, "instructor/login.html", next=back_to(next), email="")
 
 
+class LoginForm(BaseModel):
+    """The sign-in form, and the instructor page to go back to."""
+
+    email: Text
+    password: Text
+    next: Text = ""
+
+
 @router.post("/login", include_in_schema=False)
 def login(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-    email: Text,
-    password: Text,
-    next: Text = "",
+    form: Annotated[LoginForm, Form()],
 ) -> Response:
     """Check the password, rate-limited per account and address; rotate the session."""
+    email, next = form.email, form.next
     account = email.strip().lower()
     by_account, by_address = login_buckets(settings, account, client_address(request))
     try:
         with database.writing() as session:
             check(session, by_account, by_address, refusal=TOO_MANY, count=False)
-            instructor = authenticate(session, account, password)
+            instructor = authenticate(session, account, form.password)
             if instructor is None:
                 record(session, by_account, by_address)
             else:
@@ -143,25 +151,40 @@ def _setup_problem(session: Any, token: str) -> str | None:
     return None
 
 
+class SetupForm(BaseModel):
+    """The first-account form: the one-time token, the email, and the password typed twice."""
+
+    token: Text
+    email: Text
+    password: Text
+    confirm: Text
+
+
+class PasswordForm(BaseModel):
+    """The password change form: the current password, and the new one typed twice."""
+
+    current: Text
+    password: Text
+    confirm: Text
+
+
 @router.post("/setup", include_in_schema=False)
 def setup(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
-    token: Text,
-    email: Text,
-    password: Text,
-    confirm: Text,
+    form: Annotated[SetupForm, Form()],
 ) -> Response:
     """Create the first instructor with a one-time token and sign them in."""
+    token = form.token
     try:
         with database.writing() as session:
             problem = _setup_problem(session, token)
             if problem:
                 raise PermissionError(problem)
-            if password != confirm:
+            if form.password != form.confirm:
                 raise InvalidText("The two passwords differ.")
-            instructor = create_instructor(session, email, password)
+            instructor = create_instructor(session, form.email, form.password)
             consume_setup_token(session, token)
             session_token = start_session(session, instructor)
     except PermissionError as error:
@@ -176,7 +199,7 @@ def setup(
             error=str(error),
             token=token,
             usable=True,
-            email=email,
+            email=form.email,
         )
     return signed_in(request, settings, session_token, "/instructor/", READY)
 
@@ -193,19 +216,17 @@ def password_change(
     instructor: InstructorDep,
     database: DatabaseDep,
     settings: SettingsDep,
-    current: Text,
-    password: Text,
-    confirm: Text,
+    form: Annotated[PasswordForm, Form()],
 ) -> Response:
     """Change the password; every other session of the account ends."""
     try:
         with database.writing() as session:
-            account = authenticate(session, instructor.email, current)
+            account = authenticate(session, instructor.email, form.current)
             if account is None:
                 raise InvalidText("The current password is wrong.")
-            if password != confirm:
+            if form.password != form.confirm:
                 raise InvalidText("The two new passwords differ.")
-            change_password(session, account, password)
+            change_password(session, account, form.password)
             token = start_session(session, account)
     except InvalidText as error:
         return render(
