@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from app.grading.language import ENGLISH, is_english_word
+from app.grading.reading import Reading
 from app.grading.result import (
     CONFLICTING,
     COPIES_REFERENCE,
@@ -25,7 +26,7 @@ from app.grading.result import (
     MisconceptionResult,
     PointResult,
 )
-from app.tokens import IDENTIFIERS, Token, stem_word
+from app.tokens import IDENTIFIERS, stem_word
 
 LANGUAGE_NAMES = {
     "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
@@ -82,9 +83,8 @@ class Signals:
     language: str
     points: Sequence[PointResult]
     misconceptions: Sequence[MisconceptionResult]
-    tokens: Sequence[Token]
+    reading: Reading  # the answer as the grader took it apart
     reference: str
-    prose: str
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def assess(signals: Signals) -> Verdict:
         doubts.append(UNMATCHED_VOCABULARY)
     reasons.extend(REASONS[d] for d in doubts if d in REASONS)
     confidence = 1.0 - max((PENALTIES[d] for d in doubts), default=0.0)
-    if len(signals.tokens) < SHORT_WORDS and signals.score > 0:
+    if len(signals.reading.live) < SHORT_WORDS and signals.score > 0:
         confidence = min(confidence, 0.8)
     confidence = round(max(0.05, confidence), 2)
     needs_review = confidence < REVIEW_BELOW
@@ -122,7 +122,7 @@ def assess(signals: Signals) -> Verdict:
 
 def _unreadable(signals: Signals) -> bool:
     """Tell whether the prose is mostly not words: keyboard mash, symbols, mojibake."""
-    words = _WORD.findall(signals.prose)
+    words = _WORD.findall(signals.reading.prose)
     if len(words) < READABLE_MIN_WORDS:
         return False
     vocabulary = _lower_words(signals.reference)
@@ -159,7 +159,7 @@ def _unmatched_vocabulary(signals: Signals) -> bool:
     """Tell whether an answer shares the reference's words but earned little."""
     if signals.score > VOCABULARY_SCORE or signals.misconceptions:
         return False
-    answer = {t.stem for t in signals.tokens if t.text.lower() not in _STOP}
+    answer = {t.stem for t in signals.reading.live if t.text.lower() not in _STOP}
     if len(answer) < VOCABULARY_MIN_WORDS:
         return False
     reference = _reference_stems(signals.reference)

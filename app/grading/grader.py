@@ -122,9 +122,8 @@ def _grade(question: Question, reading: Reading) -> GradeResult:
             language=language,
             points=points,
             misconceptions=misconceptions,
-            tokens=reading.live,
+            reading=reading,
             reference=question.reference_markdown,
-            prose=reading.prose,
         )
     )
     return GradeResult(
