@@ -23,7 +23,7 @@ from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
-from app.web.forms import ScoreForm
+from app.web.forms import ScoreForm, Text
 from app.web.pages import chosen, get_or_404, redirect, render
 from app.web.rendering import mark_answer
 
@@ -31,8 +31,22 @@ router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],
     responses=INSTRUCTOR_API_ERRORS,
 )
-Text = Annotated[str, Form(max_length=20_000)]
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+class ClaimForm(BaseModel):
+    """A decision on a claim: the button pressed, and an optional note to the learner."""
+
+    decision: Text = ""
+    note: Text = ""
+
+
+class RevealForm(BaseModel):
+    """When learners see the reference answer: the mode, its attempt count, the release box."""
+
+    mode: Text = ""
+    after: Text = ""
+    released: Text = ""
 
 
 def _attempt_page(
@@ -179,15 +193,15 @@ def claim_decision(
     claim_id: int,
     database: DatabaseDep,
     instructor: InstructorDep,
-    decision: Text = "",
-    note: Text = "",
+    form: Annotated[ClaimForm, Form()],
 ) -> Response:
     """Accept a claim (its key point's weight is added) or reject it with an optional note."""
     try:
-        accept = chosen(decision, ("accept", "reject"), "Choose Accept or Reject.") == "accept"
+        pressed = chosen(form.decision, ("accept", "reject"), "Choose Accept or Reject.")
+        accept = pressed == "accept"
         with database.writing() as session:
             claim = get_or_404(session, Claim, claim_id, "claim")
-            cleaned = clean_comment(note, "note", False)
+            cleaned = clean_comment(form.note, "note", False)
             decide_claim(session, claim, instructor.id, accept, cleaned)
     except InvalidText as error:
         with database.reading() as session:
@@ -201,7 +215,7 @@ def claim_decision(
             decided=decided,
             error=str(error),
             error_claim=claim_id,
-            note=note,
+            note=form.note,
         )
     verb = "accepted" if accept else "rejected"
     return redirect(request, "/instructor/claims", f"Claim {verb}.")
@@ -225,13 +239,11 @@ def settings_save(
     request: Request,
     database: DatabaseDep,
     instructor: InstructorDep,
-    mode: Text = "",
-    after: Text = "",
-    released: Text = "",
+    form: Annotated[RevealForm, Form()],
 ) -> Response:
     """Store when learners see the reference answer."""
     try:
-        policy = parse_reveal_form(mode, after, released == "on")
+        policy = parse_reveal_form(form.mode, form.after, form.released == "on")
     except InvalidText as error:
         with database.reading() as session:
             current = get_reveal_policy(session)
@@ -241,7 +253,7 @@ def settings_save(
             422,
             instructor=instructor,
             policy=current,
-            after=after,
+            after=form.after,
             error=str(error),
         )
     with database.writing() as session:
