@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.baseline import ROOT, checkout
+
 BASELINE = "e4d2632"
 REAL = ROOT.parent / "shared" / "grading" / "real-answers.yaml"
 LONG_CHARS = 10_000
@@ -86,18 +87,6 @@ def run(root: Path, data: Path, rounds: int) -> dict[str, list[float]]:
     )
     result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
-
-
-def checkout(revision: str, into: Path) -> bool:
-    """Extract app/ and questions/ of a revision; False when git cannot."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", revision, "app", "questions"],
-        capture_output=True,
-    )
-    if archive.returncode != 0:
-        return False
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    return True
 
 
 def summary(times: list[float]) -> tuple[float, float]:

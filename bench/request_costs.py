@@ -7,15 +7,24 @@ grading, the answer's write transaction, the demo rate limiter and the demo cach
 The baseline, measured in the same run, is ``GET /healthz``: the app's middleware on an
 endpoint that does nothing.
 
-Run with ``.venv/bin/python -m bench.request_costs``.
+Each round times the current tree and a baseline revision (by default the tree before
+issue 12's reshape), each in a fresh process, alternately, so that both columns come from
+the same run on the same machine:
+
+    .venv/bin/python -m bench.request_costs [--rounds 3] [--baseline REV | --no-baseline]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import inspect
 import json
+import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -31,12 +40,19 @@ from app.grading import grade_answer
 from app.main import create_app
 from app.migrate import upgrade_to_head
 from app.models import utc_now
+from bench.baseline import ROOT, checkout
 from tests.factories import GOOD_Q3
 
 REPEATS = 500
 WARMUP = 50
 ANSWER = json.dumps({"learner": "Ada {n}", "text": GOOD_Q3})
 DEMO, ANSWERS = "/api/questions/3/demos/1", "/api/questions/3/answers"
+BASELINE = "d68efa7"  # main before issue 12 reshaped app/
+CHILD = "TFQUIZ_BENCH_CHILD"  # set in the processes that measure one tree
+# One row of a measuring process's report: "name   1.234ms   5.6x".
+ROW = re.compile(r"^(?P<name>.*?\S)\s+(?P<ms>\d+\.\d+)ms\s+[\d.]+x$")
+# What a tree needs to serve its pages and run this benchmark.
+TREE = ("app", "bench", "questions", "static", "templates", "tests")
 
 
 async def median_ms(action: Callable[[int], object]) -> float:
@@ -83,12 +99,72 @@ def asgi_caller(app: Any) -> Callable[..., Awaitable[int]]:
 
 
 def main() -> None:
-    """Time the requests and the pieces, and print them beside the baseline."""
+    """Time the current tree and the baseline, alternately, and print them side by side."""
+    if os.environ.get(CHILD):
+        report()
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--no-baseline", action="store_true")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tfquiz-costs-base-") as folder:
+        base = Path(folder)
+        trees = {"current": ROOT}
+        if not options.no_baseline and checkout(options.baseline, base, TREE):
+            trees["baseline"] = base
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for _ in range(options.rounds):
+            for name, root in trees.items():
+                runs[name].append(measure_tree(root))
+    medians = {name: _medians(found) for name, found in runs.items()}
+    say(f"in-process, one request at a time, median of {REPEATS}, {options.rounds} rounds")
+    header = f"{'what':<42} {'current':>9} {'/healthz':>8}"
+    say(header + (f" {'baseline':>9} {'/healthz':>8}  ratio" if "baseline" in medians else ""))
+    now = medians["current"]
+    then = medians.get("baseline", {})
+    for name, value in now.items():
+        line = f"{name:<42} {value:>7.3f}ms {value / now[HEALTHZ]:>7.1f}x"
+        if name in then:
+            # Paired by round: both trees ran back to back, so drift in the machine's
+            # speed over the run cancels out of each round's ratio.
+            pairs = zip(runs["current"], runs["baseline"], strict=True)
+            ratio = statistics.median(cur[name] / base[name] for cur, base in pairs)
+            line += f" {then[name]:>7.3f}ms {then[name] / then[HEALTHZ]:>7.1f}x {ratio:>6.2f}"
+        say(line)
+    if then:
+        say(f"baseline: {options.baseline}; ratio: median over rounds of current / baseline")
+
+
+HEALTHZ = "GET /healthz (baseline)"
+
+
+def measure_tree(root: Path) -> dict[str, float]:
+    """Run one measuring process on the tree under ``root``; return its rows in ms."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.request_costs"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root), CHILD: "1"},
+    )
+    rows = (ROW.match(line) for line in done.stdout.splitlines())
+    return {m["name"]: float(m["ms"]) for m in rows if m}
+
+
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Return each row's median over the rounds, in the order of the first round."""
+    return {name: statistics.median(run[name] for run in runs if name in run) for name in runs[0]}
+
+
+def report() -> None:
+    """Time this tree's requests and pieces and print them beside its /healthz."""
     with tempfile.TemporaryDirectory(prefix="tfquiz-costs-") as folder:
         baseline, rows = asyncio.run(measure(Path(folder)))
     say(f"in-process, one request at a time, median of {REPEATS}; questions from {PROJECT_ROOT}")
     say(f"{'what':<42} {'median':>9}  / healthz")
-    say(f"{'GET /healthz (baseline)':<42} {baseline:>7.3f}ms      1.0x")
+    say(f"{HEALTHZ:<42} {baseline:>7.3f}ms      1.0x")
     for name, value in rows:
         say(f"{name:<42} {value:>7.3f}ms {value / baseline:>8.1f}x")
 
