@@ -12,10 +12,12 @@ from importlib.metadata import PackageNotFoundError, version
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.db import Database
 from app.demos.expectations import check_expectations
 from app.demos.protocol import FINISHED, DemoRunner, OnOutput, RunOutcome
 from app.models import DemoRun, utc_now
+from app.ratelimit import Bucket, check
 from app.schema import Demo, Question
 
 
@@ -90,6 +92,21 @@ def find_cached_all(
             outcome = RunOutcome.model_validate(stored)
             found[demo.index] = demo_result(question, demo, outcome, cached=True, ran_at=ran_at)
     return found
+
+
+TOO_MANY = "Too many live demo runs; try again in {seconds} s (cached results stay open)."
+
+
+def count_live_run(database: Database, settings: Settings, browser: str, address: str) -> None:
+    """Count a live run per browser session and per address; raise RateLimited when over.
+
+    Live runs are the one costly thing anyone may ask for without signing in, so each
+    browser and each address gets a share of the workers per minute.
+    """
+    by_browser = Bucket("demo-session", browser, settings.demo_limit_per_session)
+    by_address = Bucket("demo-address", address, settings.demo_limit_per_address)
+    with database.writing() as session:
+        check(session, by_browser, by_address, refusal=TOO_MANY)
 
 
 def run_live(

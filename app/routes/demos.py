@@ -18,8 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.db import Database
 from app.demos.protocol import DemoRunner, PoolBusy
-from app.demos.runs import DemoResult, find_cached, run_live
-from app.ratelimit import Bucket, check
+from app.demos.runs import DemoResult, count_live_run, find_cached, run_live
 from app.schema import Demo, Question
 from app.web.csrf import csrf_token, require_csrf
 from app.web.deps import (
@@ -38,7 +37,6 @@ from app.web.responses import model_response
 
 router = APIRouter()
 ERRORS = documented(404, 413, 422, 429, 503)
-TOO_MANY = "Too many live demo runs; try again in {seconds} s (cached results stay open)."
 
 
 def live(
@@ -53,13 +51,10 @@ def live(
 
 
 def limit_live_runs(request: Request, database: Database) -> None:
-    """Count a live run per browser session and per address; raise RateLimited when over."""
-    settings = request.app.state.settings
+    """Count a live run for this browser and address; raise RateLimited when over."""
     # The CSRF token is a stable random id per browser session.
-    by_session = Bucket("demo-session", csrf_token(request), settings.demo_limit_per_session)
-    by_address = Bucket("demo-address", client_address(request), settings.demo_limit_per_address)
-    with database.writing() as session:
-        check(session, by_session, by_address, refusal=TOO_MANY)
+    browser, address = csrf_token(request), client_address(request)
+    count_live_run(database, request.app.state.settings, browser, address)
 
 
 @router.get(
