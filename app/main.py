@@ -35,7 +35,7 @@ from app.routes import (
 )
 from app.web.csrf import csrf_token
 from app.web.errors import install_error_handlers
-from app.web.middleware import BodySizeLimit, RequestObserver, SecurityHeaders
+from app.web.middleware import BodySizeLimit, HeadAsGet, RequestObserver, SecurityHeaders
 from app.web.rendering import highlight_css
 from app.web.static import FingerprintedStatic, url_for_with_static
 
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def _highlight_css() -> Response:
         return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
+    app.add_middleware(HeadAsGet)  # innermost: the log and the headers see the HEAD
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key,

@@ -8,6 +8,7 @@ a refused body gets the headers too.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import MutableHeaders
@@ -36,7 +37,7 @@ HEADERS = {
 }
 
 
-class HttpMiddleware:
+class HttpMiddleware(ABC):
     """Pass every other scope (lifespan, websockets) through; subclasses serve HTTP in http()."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -49,9 +50,30 @@ class HttpMiddleware:
         else:
             await self.app(scope, receive, send)
 
+    @abstractmethod
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request."""
-        raise NotImplementedError
+
+
+class HeadAsGet(HttpMiddleware):
+    """Answer HEAD like GET, without the body: monitors and link checkers probe with HEAD.
+
+    FastAPI routes a GET route for GET only, so without this every page and ``/healthz``
+    answered HEAD with 405. The headers, Content-Length included, are the GET's.
+    """
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a HEAD request as its GET, dropping what the body would have been."""
+        if scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 class RequestObserver(HttpMiddleware):

@@ -34,3 +34,22 @@ def test_pages_have_no_inline_script(client: TestClient) -> None:
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag, f"inline script on {path}: {tag}"
         assert not re.search(r"\son[a-z]+=", html), f"inline event handler on {path}"
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/questions/3", "/api/questions", "/static/style.css", "/healthz", "/readyz"]
+)
+def test_head_answers_like_get_without_the_body(client: TestClient, path: str) -> None:
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-length"] == str(len(got.content))
+    assert "content-security-policy" in head.headers
+
+
+def test_head_keeps_the_get_status_and_refuses_what_get_refuses(client: TestClient) -> None:
+    assert client.head("/nope").status_code == 404
+    assert client.head("/instructor/").status_code == client.get("/instructor/").status_code
+    # A route that only answers POST still refuses HEAD, as it refuses GET.
+    assert client.head("/api/questions/3/answers").status_code == 405
