@@ -24,6 +24,16 @@ def empty_engine(tmp_path: Path) -> Engine:
     )
 
 
+def engine_at(tmp_path: Path, revision: str) -> Engine:
+    """Return a fresh database migrated up to ``revision``, to fill with old rows."""
+    engine = empty_engine(tmp_path)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return engine
+
+
 def test_head_matches_the_models(tmp_path: Path) -> None:
     engine = empty_engine(tmp_path)
     assert pending_revisions(engine)
@@ -49,11 +59,7 @@ def test_down_to_nothing_and_up_again(tmp_path: Path) -> None:
 
 
 def test_attempts_recorded_before_reviews_keep_their_scores_and_points(tmp_path: Path) -> None:
-    engine = empty_engine(tmp_path)
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
+    engine = engine_at(tmp_path, "0002")
     breakdown = {
         "key_points": [{"id": "a", "met": True}, {"id": "b", "met": False}],
         "misconceptions": [{"id": "m"}],
@@ -89,11 +95,7 @@ def test_attempts_recorded_before_reviews_keep_their_scores_and_points(tmp_path:
 
 
 def test_rows_recorded_by_number_are_keyed_by_the_question_uuid(tmp_path: Path) -> None:
-    engine = empty_engine(tmp_path)
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0006")
+    engine = engine_at(tmp_path, "0006")
     # Question "qa" was number 1 and "qb" number 2, until the files were renumbered in
     # February and "qb" became number 1.
     attempts = [(1, "qa", 1, "2026-01-01"), (2, "qb", 2, "2026-01-02"), (3, "qb", 1, "2026-03-01")]
@@ -156,11 +158,7 @@ def test_rows_recorded_by_number_are_keyed_by_the_question_uuid(tmp_path: Path) 
 def test_decided_claims_are_paired_with_the_score_change_their_decision_left(
     tmp_path: Path,
 ) -> None:
-    engine = empty_engine(tmp_path)
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0006")
+    engine = engine_at(tmp_path, "0006")
     decided, other = "2026-01-02 10:00:00", "2026-01-02 11:00:00"
     with engine.begin() as connection:
         connection.execute(
