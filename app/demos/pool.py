@@ -53,7 +53,7 @@ class DemoPool:
         self.sandbox = plan.mode
         if plan.refusal is not None:  # e.g. a root server without bwrap: no worker at all
             self.last_error = plan.refusal
-            logger.error("live demos are off: %s", plan.refusal)
+            logger.error("%s", plan.refusal)
             return
         for _ in range(self.settings.demo_workers):
             self._spawn(spare=False)
