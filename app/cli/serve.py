@@ -47,6 +47,10 @@ def serve(
     # Make the generated key file now: several workers starting at once would each write one.
     settings.resolved_secret_key  # noqa: B018
     _announce_setup_link(settings, host or settings.host, port or settings.port)
+    from app.demos.sandbox import containment
+
+    if settings.demo_workers and (notice := containment(settings).notice):
+        typer.secho(notice, fg="red", err=True)  # degraded or off: plainly, whatever the log
     # uvicorn re-raises the signal it handled once it has shut down: end with a status
     # instead (0 for a requested stop), not with a traceback or a death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -17,6 +17,7 @@ from typing import Any
 from app.config import Settings
 from app.demos.process import WorkerProcess
 from app.demos.protocol import FAILED, Observer, OnOutput, PoolBusy, RunOutcome
+from app.demos.sandbox import Containment, containment
 
 logger = logging.getLogger("tfquiz.demos")
 
@@ -37,6 +38,7 @@ class DemoPool:
         self.hello: dict[str, Any] = {}
         self.last_error: str | None = None
         self.sandbox: str | None = None
+        self.containment: Containment | None = None  # decided at start
         self._observers: list[Observer] = []
         # One long-lived thread spawns every worker: a sandbox dies with the thread that
         # started it (bwrap --die-with-parent), so that thread must outlive the workers.
@@ -46,6 +48,12 @@ class DemoPool:
         """Start the workers and the spare in the background; returns at once."""
         if not self.settings.demo_workers:
             self.last_error = "live demos are turned off on this server (TFQUIZ_DEMO_WORKERS=0)"
+            return
+        self.containment = plan = containment(self.settings)
+        self.sandbox = plan.mode
+        if plan.refusal is not None:  # e.g. a root server without bwrap: no worker at all
+            self.last_error = plan.refusal
+            logger.error("%s", plan.refusal)
             return
         for _ in range(self.settings.demo_workers):
             self._spawn(spare=False)
@@ -64,6 +72,8 @@ class DemoPool:
                 "restarts": self.restarts,
                 "ready": bool(self._idle or self._busy),
                 "sandbox": self.sandbox,
+                "degraded": self.containment.degraded if self.containment else None,
+                "notice": self.containment.notice if self.containment else None,
                 "last_error": self.last_error,
                 **{k: self.hello.get(k) for k in ("tf_version", "device_kind", "devices")},
             }

@@ -59,8 +59,8 @@ class WorkerProcess:
             stderr=subprocess.PIPE,
             env=self.launch.env,
             cwd="/",
-            user=self.launch.user,
-            preexec_fn=self.launch.preexec,  # only setrlimit calls: safe after fork
+            # setrlimit, and in degraded mode the switch to nobody: plain calls, safe after fork
+            preexec_fn=self.launch.preexec,
             start_new_session=True,  # its own process group, killed as one
         )
         os.close(request_read)

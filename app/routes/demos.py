@@ -168,6 +168,12 @@ def presenter(
 ) -> Response:
     """List every demo with a Run button, for use in class."""
     sections = [(question, demos_for(question, session, pool)) for question in bank.ordered()]
+    state = pool.state
     return render(
-        request, "demos/present.html", sections=sections, pool=pool.state, learner=learner
+        request,
+        "demos/present.html",
+        sections=sections,
+        pool=state,
+        demo_notice=state.get("notice"),
+        learner=learner,
     )

@@ -27,7 +27,7 @@ from app.models import Attempt, Learner
 from app.review_queue import queue_size
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import BankDep, QuestionDep, ReadSession
+from app.web.deps import BankDep, PoolDep, QuestionDep, ReadSession
 from app.web.errors import INSTRUCTOR_API_ERRORS
 from app.web.pages import render
 
@@ -48,6 +48,7 @@ def dashboard(
     instructor: InstructorDep,
     bank: BankDep,
     session: ReadSession,
+    pool: PoolDep,
     sort: SortParam = SORT_NAME,
     order: OrderParam = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -78,6 +79,7 @@ def dashboard(
         first=offset + 1,
         pager=pager_links(chosen, page, pages),
         waiting=queue_size(session),
+        demo_notice=pool.state.get("notice"),
     )
 
 

@@ -44,6 +44,20 @@ from app.web.deps import (
 from app.web.errors import refusal
 from app.web.pages import render, view_demo
 
+NEEDS_BWRAP = (
+    "The playground runs edited code only in the bubblewrap sandbox, and this server's demos "
+    "run without it ({mode}). To use the playground, install bubblewrap (apt-get install "
+    "bubblewrap) and restart the server; see docs/security.md."
+)
+
+
+def unconfined(pool: DemoRunner) -> str | None:
+    """Say why edited code must not run on this pool: its workers are not in bwrap."""
+    mode = pool.state.get("sandbox")  # None: no worker will start, and the run says why
+    if mode is None or str(mode).startswith("bwrap"):
+        return None
+    return NEEDS_BWRAP.format(mode=mode)
+
 
 def require_playground(settings: SettingsDep) -> None:
     """Answer 404 saying how to turn the playground on, when it is off."""
@@ -60,7 +74,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such question or demo, or the playground is turned off"},
     422: {"description": "The code is empty, too long or holds a NUL character"},
     429: {"description": "Too many playground runs; see Retry-After"},
-    503: {"description": "No demo worker is free or running; see Retry-After"},
+    503: {"description": "No demo worker is free or running, or none runs in bwrap"},
 }
 
 
@@ -116,7 +130,9 @@ def edited_run(
     pool: PoolDep,
     database: DatabaseDep,
 ) -> EditedRun:
-    """Gather what a run of edited code needs from the request."""
+    """Gather what a run of edited code needs from the request; refuse outside bwrap."""
+    if problem := unconfined(pool):
+        raise HTTPException(503, detail=problem)
     return EditedRun(instructor, client_address(request), question, demo, pool, database)
 
 
@@ -187,6 +203,7 @@ def _context(
         "max_chars": MAX_CODE_CHARS,
         "runs": recent_runs(session, question, demo),
         "recent": RECENT,
+        "unconfined": unconfined(pool),
         "limits": {
             "sandbox": pool.state.get("sandbox") or settings.demo_sandbox,
             "timeout_s": settings.demo_timeout_s,

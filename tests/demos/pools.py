@@ -23,11 +23,11 @@ def plain_settings(folder: Path, **changes: object) -> Settings:
     return Settings.model_validate({**chosen, **changes})
 
 
-def started(settings: Settings) -> DemoPool:
-    """Start a pool and wait until its worker is ready."""
+def started(settings: Settings, seconds: float = 6) -> DemoPool:
+    """Start a pool and wait until its worker is ready (TensorFlow's needs more seconds)."""
     pool = DemoPool(settings)
     pool.start()
-    for _ in range(300):
+    for _ in range(round(seconds / 0.02)):
         if pool.state["ready"]:
             return pool
         time.sleep(0.02)
