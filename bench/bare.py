@@ -2,12 +2,15 @@
 
 ``python -m bench.bare --port P --workers N`` runs uvicorn with the options of
 ``tfquiz serve`` (same log configuration, no uvicorn access log, no proxy headers, the
-same graceful-shutdown timeout), so that only the application differs.
+same graceful-shutdown timeout, the same protocol with its limits on clients), so that only
+the application differs.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+from typing import cast
 
 import uvicorn
 from fastapi import FastAPI
@@ -16,6 +19,7 @@ from pydantic import BaseModel
 
 from app.config import Settings
 from app.logs import logging_config
+from app.web.server import ProtocolFactory, client_limits
 
 PAGE = "<!doctype html><html lang=en><title>bare</title><p>A bare page.</p></html>"
 
@@ -59,6 +63,7 @@ def main() -> None:
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        http=cast("type[asyncio.Protocol]", ProtocolFactory(client_limits(settings))),
     )
 
 

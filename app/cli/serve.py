@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -32,6 +33,7 @@ def serve(
 
     from app.logs import logging_config
     from app.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
+    from app.web.server import ProtocolFactory, client_limits
 
     settings = Settings()
     processes = workers or settings.workers
@@ -52,6 +54,7 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
     metrics_dir = prepare_multiprocess_dir(processes)
+    protocol = ProtocolFactory(client_limits(settings))
     try:
         uvicorn.run(
             "app.main:create_app",
@@ -65,6 +68,9 @@ def serve(
             log_config=log_config,
             access_log=False,  # app.logs writes its own access lines, without query strings
             timeout_graceful_shutdown=shutdown_timeout or settings.shutdown_timeout_s,
+            # uvicorn calls ``http`` to build each connection's protocol: a factory works
+            # as a class would (uvicorn/server.py, create_protocol).
+            http=cast("type[asyncio.Protocol]", protocol),
         )
     finally:
         remove_multiprocess_dir(metrics_dir)
