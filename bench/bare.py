@@ -9,8 +9,6 @@ the application differs.
 from __future__ import annotations
 
 import argparse
-import asyncio
-from typing import cast
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,7 +17,7 @@ from pydantic import BaseModel
 
 from app.config import Settings
 from app.logs import logging_config
-from app.web.server import ProtocolFactory, client_limits
+from app.web.server import http_protocol, raise_open_file_limit
 
 PAGE = "<!doctype html><html lang=en><title>bare</title><p>A bare page.</p></html>"
 
@@ -63,7 +61,7 @@ def main() -> None:
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
-        http=cast("type[asyncio.Protocol]", ProtocolFactory(client_limits(settings))),
+        http=http_protocol(settings, raise_open_file_limit()),
     )
 
 

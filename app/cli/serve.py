@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
@@ -33,7 +32,7 @@ def serve(
 
     from app.logs import logging_config
     from app.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
-    from app.web.server import ProtocolFactory, client_limits
+    from app.web.server import http_protocol, raise_open_file_limit
 
     settings = Settings()
     processes = workers or settings.workers
@@ -54,7 +53,8 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
     metrics_dir = prepare_multiprocess_dir(processes)
-    protocol = ProtocolFactory(client_limits(settings))
+    # Raised before uvicorn spawns its workers, so that they inherit the raised limit.
+    protocol = http_protocol(settings, raise_open_file_limit())
     try:
         uvicorn.run(
             "app.main:create_app",
@@ -68,9 +68,7 @@ def serve(
             log_config=log_config,
             access_log=False,  # app.logs writes its own access lines, without query strings
             timeout_graceful_shutdown=shutdown_timeout or settings.shutdown_timeout_s,
-            # uvicorn calls ``http`` to build each connection's protocol: a factory works
-            # as a class would (uvicorn/server.py, create_protocol).
-            http=cast("type[asyncio.Protocol]", protocol),
+            http=protocol,  # app/web/server.py: the limits on what clients may hold
         )
     finally:
         remove_multiprocess_dir(metrics_dir)

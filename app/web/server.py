@@ -3,8 +3,9 @@
 uvicorn bounds neither a request head (httptools buffers an endless header in memory) nor
 the time a client takes to send one, and its ``limit_concurrency`` answers only once a
 head is complete. This protocol refuses a head past ``max_header_bytes`` or
-``max_headers`` with 431, closes a connection whose head (408) or body (408) does not
-arrive in time, and answers connections past ``max_connections`` with 503 at once.
+``max_headers`` with 431, closes a connection whose head or body does not arrive in time
+(408), and answers a connection past ``max_connections`` with 503 as soon as it sends
+its request, without handing it to the app.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httptools
 from uvicorn.config import Config
@@ -256,15 +257,18 @@ class ProtocolFactory:
         return LimitedHttpToolsProtocol(config, server_state, app_state, _loop, factory=self)
 
 
-def client_limits(settings: Settings) -> Limits:
-    """Return the per-connection limits, the cap fitted under the raised open-file limit."""
-    return Limits(
+def http_protocol(settings: Settings, open_files: int) -> type[asyncio.Protocol]:
+    """Return ``uvicorn.run``'s ``http``: limited protocols, the cap fitted under ``open_files``."""
+    limits = Limits(
         max_header_bytes=settings.max_header_bytes,
         max_headers=settings.max_headers,
         header_timeout_s=settings.request_header_timeout_s,
         body_timeout_s=settings.request_body_timeout_s,
-        max_connections=connection_cap(settings.max_connections, raise_open_file_limit()),
+        max_connections=connection_cap(settings.max_connections, open_files),
     )
+    # uvicorn calls ``http`` to build each connection's protocol (uvicorn/server.py,
+    # create_protocol): a factory serves as a class would.
+    return cast("type[asyncio.Protocol]", ProtocolFactory(limits))
 
 
 def raise_open_file_limit() -> int:
