@@ -166,6 +166,33 @@ class Settings(BaseSettings):
     shutdown_timeout_s: int = Field(
         default=30, ge=1, description="How long a stopping server lets requests in flight finish."
     )
+    # The server faces clients directly: bounds on what one connection may hold (app/web/server.py).
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request line and headers accepted, in bytes; then 431.",
+    )
+    max_headers: int = Field(
+        default=100, ge=10, le=10_000, description="Most header fields in a request; then 431."
+    )
+    request_header_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="Time a client gets to send a request's head; then 408 and closed.",
+    )
+    request_body_timeout_s: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Time a client gets to send a request's body once its head is in.",
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Open client connections per web process; past it, 503 with Retry-After.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines for people (text) or one JSON object per line."
     )

@@ -2,7 +2,8 @@
 
 ``python -m bench.bare --port P --workers N`` runs uvicorn with the options of
 ``tfquiz serve`` (same log configuration, no uvicorn access log, no proxy headers, the
-same graceful-shutdown timeout), so that only the application differs.
+same graceful-shutdown timeout, the same protocol with its limits on clients), so that only
+the application differs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from app.config import Settings
 from app.logs import logging_config
+from app.web.server import http_protocol, raise_open_file_limit
 
 PAGE = "<!doctype html><html lang=en><title>bare</title><p>A bare page.</p></html>"
 
@@ -59,6 +61,7 @@ def main() -> None:
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        http=http_protocol(settings, raise_open_file_limit()),
     )
 
 

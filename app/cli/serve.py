@@ -32,6 +32,7 @@ def serve(
 
     from app.logs import logging_config
     from app.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
+    from app.web.server import http_protocol, raise_open_file_limit
 
     settings = Settings()
     processes = workers or settings.workers
@@ -56,6 +57,8 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
     metrics_dir = prepare_multiprocess_dir(processes)
+    # Raised before uvicorn spawns its workers, so that they inherit the raised limit.
+    protocol = http_protocol(settings, raise_open_file_limit())
     try:
         uvicorn.run(
             "app.main:create_app",
@@ -69,6 +72,7 @@ def serve(
             log_config=log_config,
             access_log=False,  # app.logs writes its own access lines, without query strings
             timeout_graceful_shutdown=shutdown_timeout or settings.shutdown_timeout_s,
+            http=protocol,  # app/web/server.py: the limits on what clients may hold
         )
     finally:
         remove_multiprocess_dir(metrics_dir)
