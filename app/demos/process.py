@@ -35,9 +35,11 @@ from app.demos.protocol import (
     parse_reply,
 )
 from app.demos.sandbox import plan_launch
+from app.logs import CappedLog
 
 logger = logging.getLogger("tfquiz.demos")
 MIB = 1024 * 1024
+LOG_LINE_BYTES = 4096  # a longer stderr line is logged in pieces, each counted
 
 
 def line_limit(settings: Settings) -> int:
@@ -80,13 +82,20 @@ class WorkerProcess:
         threading.Thread(target=self._log_stderr, daemon=True, name="demo-worker-log").start()
 
     def _log_stderr(self) -> None:
-        """Log what the worker says outside runs, without TensorFlow's start-up chatter."""
+        """Log what the worker writes on its stderr, without TensorFlow's start-up chatter.
+
+        Snippet code can write there too, so lines are read in bounded pieces and logged
+        marked as the worker's, escaped, within ``demo_log_bytes_per_minute``.
+        """
         assert self.process.stderr is not None
+        prefix = f"worker[{self.process.pid}] stderr:"
+        log = CappedLog(logger, prefix, self.settings.demo_log_bytes_per_minute)
         with self.process.stderr as stream:
-            for raw in stream:
+            while raw := stream.readline(LOG_LINE_BYTES):
                 line = raw.decode("utf-8", "replace").rstrip()
                 if line and not NOISE.match(line):
-                    logger.warning("demo worker %s: %s", self.process.pid, line)
+                    log.write(line)
+        log.close()
 
     def _read(self) -> None:
         """Pass on the worker's messages; stop at the first line it had no right to send.
