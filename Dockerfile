@@ -28,8 +28,9 @@ RUN python3 -m pip wheel --no-deps --wheel-dir /wheels . \
     && python3 -m venv --system-site-packages /opt/tfquiz \
     && /opt/tfquiz/bin/pip install "$(ls /wheels/tfquiz-*.whl)[postgres]"
 
-# ---- runtime: no compiler, no build tools; the venv, bubblewrap for the demo sandbox,
-# and tini to pass signals on and reap orphans as process 1
+# ---- runtime: no compiler, no build tools; the venv, bubblewrap and libseccomp2 (the
+# worker's seccomp filter) for the demo sandbox, and tini to pass signals on and reap
+# orphans as process 1
 FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     PATH=/opt/tfquiz/bin:$PATH \
@@ -37,7 +38,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 # Debian's package versions are not pinned: a pin breaks the build once the archive moves on.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends bubblewrap tini \
+    && apt-get install -y --no-install-recommends bubblewrap libseccomp2 tini \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --create-home --home-dir /home/tfquiz tfquiz \
     && mkdir /data \

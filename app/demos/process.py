@@ -21,10 +21,13 @@ from typing import Any
 from app.config import Settings
 from app.demos.protocol import (
     NOISE,
+    Done,
     Hello,
     Limit,
     OnOutput,
     Output,
+    Ping,
+    Pong,
     ProtocolError,
     Reply,
     Run,
@@ -58,6 +61,11 @@ class WorkerProcess:
         self.dirty = False  # the last run left threads behind: replace this worker
         self.broken: str | None = None  # how the worker broke the protocol: replace it
         self.line_limit = line_limit(settings)
+        # What the worker may send now, set before each request: the reader refuses the rest.
+        self._run: str | None = None  # the run in flight
+        self._done = False  # its one "done" has come
+        self._ping: str | None = None  # the ping awaiting its pong
+        self._greeted = False
         self.hello: Hello | None = None
         self.messages: queue.Queue[Reply | None] = queue.Queue()  # None: the pipe closed
         request_read, self._request_write = os.pipe()
@@ -110,11 +118,36 @@ class WorkerProcess:
                     self._break(f"sent a message over {limit:,} bytes")
                     break
                 try:
-                    self.messages.put(parse_reply(line))
+                    message = parse_reply(line)
                 except ProtocolError as error:
                     self._break(f"sent a {error}")
                     break
+                if (refused := self._refuse(message)) is not None:
+                    self._break(refused)
+                    break
+                self.messages.put(message)
         self.messages.put(None)
+
+    def _refuse(self, message: Reply) -> str | None:
+        """Say why the worker had no right to send this now, or None when it had.
+
+        One hello, then for each run its output and one done, then one pong: anything else
+        was written by the snippet, which shares the worker's process, not by the worker.
+        """
+        if isinstance(message, Hello):
+            if self._greeted:
+                return "sent a second hello"
+            self._greeted = True
+            return None
+        if isinstance(message, Pong):
+            return None if message.ping == self._ping else "sent a pong it was not asked for"
+        if message.run != self._run:
+            return "sent a message outside its run"
+        if self._done:
+            return "sent a second result for one run"
+        if isinstance(message, Done):
+            self._done = True
+        return None
 
     def _break(self, reason: str) -> None:
         """Say once that the worker broke the protocol, and kill it: it is not trusted again."""
@@ -137,8 +170,8 @@ class WorkerProcess:
 
     @property
     def alive(self) -> bool:
-        """Tell whether the process still runs."""
-        return self.process.poll() is None
+        """Tell whether the process still runs and has kept to the protocol: fit for reuse."""
+        return self.process.poll() is None and self.broken is None
 
     def run(self, code: str, devices: list[str], on_output: OnOutput | None) -> RunOutcome:
         """Send one snippet and collect its outcome; the worker is dead after a failure."""
@@ -154,10 +187,9 @@ class WorkerProcess:
         streams = {"stdout": [], "stderr": []}  # type: dict[str, list[str]]
         started = time.monotonic()
         deadline = started + self.settings.demo_timeout_s
-        try:
-            self.requests.write(dump(request))
-            self.requests.flush()
-        except OSError:
+        received = 0  # the worker counts the run's output too, but its count can be patched
+        self._run, self._done = run_id, False
+        if not self._send(request):
             return self._failed(outcome, "crashed", streams, started)
         while True:
             try:
@@ -168,16 +200,20 @@ class WorkerProcess:
             if message is None:
                 self.process.wait(timeout=5)
                 return self._failed(outcome, "crashed", streams, started, self._broken())
-            if isinstance(message, Hello) or message.run != run_id:
-                continue  # an earlier run's leftovers
             if isinstance(message, Output):
+                received += len(message.text)
+                if received > request.max_output:
+                    self.kill()
+                    return self._failed(outcome, "output_limit", streams, started)
                 streams[message.stream].append(message.text)
                 if on_output is not None:
                     on_output(message.stream, message.text)
             elif isinstance(message, Limit):
                 self.kill()
                 return self._failed(outcome, "output_limit", streams, started)
-            else:
+            elif isinstance(message, Done):
+                if (failure := self._check_alive(deadline)) is not None:
+                    return self._failed(outcome, failure, streams, started, self._broken())
                 self.dirty = message.dirty
                 return outcome.model_copy(
                     update={
@@ -199,6 +235,36 @@ class WorkerProcess:
             "device_kind": hello.device_kind if hello else None,
             "devices": hello.devices if hello else [],
         }
+
+    def _send(self, request: Run | Ping) -> bool:
+        """Write one request; return False when the worker's pipe is gone."""
+        try:
+            self.requests.write(dump(request))
+            self.requests.flush()
+        except OSError:
+            return False
+        return True
+
+    def _check_alive(self, deadline: float) -> Status | None:
+        """Ping the worker after a run's done; return how the run failed if no pong comes.
+
+        A snippet can forge a done and then exit or carry on; only the worker's own loop,
+        back to reading requests once the snippet is over, answers the ping, and any other
+        message first (the real done) breaks the worker. None: alive and fit for reuse.
+        """
+        self._ping = uuid.uuid4().hex
+        if not self._send(Ping(ping=self._ping)):
+            return "crashed"
+        try:
+            message = self.messages.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            self.kill()
+            return "timeout"
+        if message is None:
+            self.process.wait(timeout=5)
+            return "crashed"
+        self._run = self._ping = None
+        return None
 
     def _broken(self) -> str | None:
         """Say why the run could not run when its worker broke the protocol, else None."""

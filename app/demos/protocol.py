@@ -1,9 +1,10 @@
 """What crosses the pipe between the web process and a demo worker, and what a run returns.
 
-One JSON object per line, ASCII only. The web process sends ``run`` and ``stop``; the
-worker answers ``hello`` once, then ``output`` and ``limit`` messages and one ``done`` per
-run. Both ends build and read messages only here. Nothing a snippet prints can pass for a
-message: the worker writes its output into ``output`` messages, on a pipe of its own.
+One JSON object per line, ASCII only. The web process sends ``run``, ``ping`` and
+``stop``; the worker answers ``hello`` once, then ``output`` and ``limit`` messages and one
+``done`` per run, and a ``pong`` to the ``ping`` that follows each ``done``. Both ends build
+and read messages only here. Nothing a snippet prints can pass for a message: the worker
+writes its output into ``output`` messages, on a pipe of its own.
 
 The worker imports this module, so it imports nothing heavy (no TensorFlow, no app code).
 """
@@ -74,6 +75,13 @@ class Stop(Message):
     type: Literal["stop"] = "stop"
 
 
+class Ping(Message):
+    """Web to worker, after each run's ``done``: answer once you are back to reading requests."""
+
+    type: Literal["ping"] = "ping"
+    ping: str
+
+
 class Hello(Message):
     """Worker to web, once: ready, with the TensorFlow and devices it holds."""
 
@@ -117,9 +125,16 @@ class Done(Message):
     tensors: list[dict[str, Any]]
 
 
+class Pong(Message):
+    """Worker to web: the answer to a ``ping``; only the worker's own loop sends it."""
+
+    type: Literal["pong"] = "pong"
+    ping: str
+
+
 T = TypeVar("T")
-Request = Run | Stop
-Reply = Hello | Output | Limit | Done
+Request = Run | Stop | Ping
+Reply = Hello | Output | Limit | Done | Pong
 # Read by their "type" first: a line names the one model it must match.
 _REQUEST: TypeAdapter[Request] = TypeAdapter(Annotated[Request, Field(discriminator="type")])
 _REPLY: TypeAdapter[Reply] = TypeAdapter(Annotated[Reply, Field(discriminator="type")])

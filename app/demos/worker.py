@@ -15,6 +15,8 @@ snippet used to cost more than the snippet.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import linecache
 import os
 import select
@@ -28,13 +30,17 @@ from collections import OrderedDict
 from typing import Any, TextIO
 
 from app.demos.capture import HOLD_S, CapturedStream, Channel, OutputBudget, RunOutput, text_stream
-from app.demos.protocol import Done, Hello, Message, Run, Stop, Stream, parse_request
+from app.demos.protocol import Done, Hello, Message, Ping, Pong, Run, Stop, Stream, parse_request
 from app.demos.snippet import SNIPPET_FILE, compile_snippet, format_error, safe_repr
 
 MAX_TENSORS = 20
 COMPILED_SNIPPETS = 64
 # How long the end of a run waits for a process it left behind to close the output pipes.
 PIPE_GRACE_S = 2.0
+# What no snippet may call: attach to or read and write the memory of another process.
+DENIED_SYSCALLS = ("ptrace", "process_vm_readv", "process_vm_writev")
+SCMP_ACT_ALLOW = 0x7FFF0000  # <seccomp.h>
+DENY = 0x00050000 | errno.EPERM  # SCMP_ACT_ERRNO(EPERM)
 
 
 class Worker:
@@ -366,6 +372,44 @@ def reap_leftovers() -> None:
                 time.sleep(0.005)
 
 
+def deny_tracing() -> None:
+    """Make ptrace and reading or writing other processes' memory fail with EPERM, for good.
+
+    A snippet that attached ptrace to the sandbox's init left the worker waiting on a child
+    it could never reap, a second more for every later run; with other processes' memory
+    it could read or patch them. The filter is built by libseccomp (Debian's libseccomp2),
+    called directly: pyseccomp's import finds the library by running ldconfig, 12 ms of a
+    plain worker's start (bench/worker_start.py). It is set before any snippet runs and
+    holds for every process and thread the worker starts.
+    """
+    lib = ctypes.CDLL("libseccomp.so.2")
+    lib.seccomp_init.argtypes = (ctypes.c_uint32,)
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_syscall_resolve_name.argtypes = (ctypes.c_char_p,)
+    lib.seccomp_rule_add_array.argtypes = (
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+    )
+    lib.seccomp_load.argtypes = (ctypes.c_void_p,)
+    lib.seccomp_release.argtypes = (ctypes.c_void_p,)
+    context = lib.seccomp_init(SCMP_ACT_ALLOW)
+    if not context:
+        raise OSError("libseccomp could not start a filter")
+    try:
+        for name in DENIED_SYSCALLS:
+            number = lib.seccomp_syscall_resolve_name(name.encode())
+            failed = number < 0 or lib.seccomp_rule_add_array(context, DENY, number, 0, None)
+            if failed:
+                raise OSError(f"libseccomp could not deny {name}")
+        if (code := lib.seccomp_load(context)) < 0:
+            raise OSError(-code, f"the seccomp filter did not load: {os.strerror(-code)}")
+    finally:
+        lib.seccomp_release(context)
+
+
 def main() -> None:
     """Serve run requests until the web process closes the request pipe."""
     # Out of the environment and closed on exec: no process a snippet starts inherits them.
@@ -374,6 +418,7 @@ def main() -> None:
         os.set_inheritable(fd, False)
     requests = os.fdopen(read_fd, "rb")
     channel = Channel(os.fdopen(write_fd, "wb"))
+    deny_tracing()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     worker = Worker(channel)
@@ -382,6 +427,9 @@ def main() -> None:
         request = parse_request(line)  # only the web process writes here: a bad line is a bug
         if isinstance(request, Stop):
             break
+        if isinstance(request, Ping):  # the run is over and this loop is reading again
+            channel.send(Pong(ping=request.ping))
+            continue
         worker.run(request)
 
 

@@ -129,3 +129,55 @@ def test_processes_a_snippet_starts_inherit_none_of_the_workers_descriptors(
     outcome = pool.run(INHERITED)
     assert outcome.status == "ok", outcome
     assert outcome.stdout == "fds None\n", outcome.stdout
+
+
+# Sends a "done" for its own run, dressed as the worker's, on the worker's channel.
+FORGE_DONE = (
+    FIND_CHANNEL + "import json, sys\n"
+    "frame = sys._getframe()\n"
+    "while 'run_id' not in frame.f_locals:\n    frame = frame.f_back\n"
+    "done = {'type': 'done', 'run': frame.f_locals['run_id'], 'duration_ms': 1.0,"
+    " 'truncated': False, 'dirty': False, 'value': \"'forged'\", 'error': None, 'tensors': []}\n"
+    "os.write(fd, json.dumps(done).encode() + b'\\n')\n"
+)
+PTRACE = (
+    "import ctypes, errno, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "PTRACE_ATTACH = 16\n"
+    "result = libc.ptrace(PTRACE_ATTACH, 1, None, None)\n"
+    "print(result, errno.errorcode.get(ctypes.get_errno()))"
+)
+
+
+def test_a_forged_done_then_a_crash_is_no_success(pool: DemoPool) -> None:
+    outcome = pool.run(FORGE_DONE + "os._exit(0)")
+    assert outcome.status == "crashed" and outcome.value is None, outcome
+    echo_works(pool)
+
+
+def test_a_forged_done_before_the_real_one_is_no_success(pool: DemoPool) -> None:
+    outcome = pool.run(FORGE_DONE + "print('carried on')")
+    assert outcome.status == "crashed" and outcome.value is None, outcome
+    assert "could not run" in (outcome.message or "") and "second result" in (outcome.message or "")
+    echo_works(pool)
+
+
+def test_output_sent_past_the_workers_budget_stops_the_run(pool: DemoPool) -> None:
+    flood = FIND_CHANNEL + (
+        "import json, sys\nframe = sys._getframe()\n"
+        "while 'run_id' not in frame.f_locals:\n    frame = frame.f_back\n"
+        "line = {'type': 'output', 'run': frame.f_locals['run_id'], 'stream': 'stdout',"
+        " 'text': 'x' * 60000}\n"
+        "for _ in range(100):\n    os.write(fd, json.dumps(line).encode() + b'\\n')\n"
+    )
+    with PeakMemory() as memory:
+        outcome = pool.run(flood)
+    assert outcome.status == "output_limit", outcome
+    assert memory.growth < 48 * 1024 * 1024
+    echo_works(pool)
+
+
+def test_snippets_cannot_ptrace_the_sandbox(pool: DemoPool) -> None:
+    outcome = pool.run(PTRACE)
+    assert (outcome.status, outcome.stdout) == ("ok", "-1 EPERM\n"), outcome
+    echo_works(pool)
