@@ -42,6 +42,7 @@ from app.logs import CappedLog
 
 logger = logging.getLogger("tfquiz.demos")
 MIB = 1024 * 1024
+PONG_GRACE_S = 1.0
 LOG_LINE_BYTES = 4096  # a longer stderr line is logged in pieces, each counted
 
 
@@ -255,8 +256,10 @@ class WorkerProcess:
         self._ping = uuid.uuid4().hex
         if not self._send(Ping(ping=self._ping)):
             return "crashed"
+        # At least a grace: a run that ends on its deadline still gets its pong in.
+        wait = max(PONG_GRACE_S, deadline - time.monotonic())
         try:
-            message = self.messages.get(timeout=max(0.0, deadline - time.monotonic()))
+            message = self.messages.get(timeout=wait)
         except queue.Empty:
             self.kill()
             return "timeout"
