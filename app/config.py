@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.datafiles import make_private_dir, make_private_file
+
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 # A source checkout keeps templates/, static/ and questions/ beside app/; an installed
 # wheel carries them in <prefix>/share/tfquiz (pyproject.toml's data-files).
@@ -206,7 +208,8 @@ class Settings(BaseSettings):
     )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
     metrics_token: str | None = Field(
-        default=None, description="Bearer token /metrics requires; unset: no token needed."
+        default=None,
+        description="Bearer token /metrics requires; unset: only loopback clients may read it.",
     )
 
     @cached_property
@@ -227,13 +230,15 @@ class Settings(BaseSettings):
 def load_or_create_secret(path: Path) -> str:
     """Read the key at ``path``, or write a new random one readable only by its owner."""
     if path.exists():
+        make_private_file(path)  # one written by an older version may be readable by all
         key = path.read_text(encoding="utf-8").strip()
         if key:
             return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     key = secrets.token_urlsafe(48)
     tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
+    tmp.unlink(missing_ok=True)  # a leftover from an interrupted write may be 0644
+    make_private_file(tmp)
     tmp.write_text(key, encoding="utf-8")
     tmp.replace(path)
     return key
