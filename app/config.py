@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     demo_tmp_mb: int = Field(
         default=256, ge=16, description="Size of a sandboxed worker's private /tmp."
     )
+    demo_log_bytes_per_minute: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Bytes of stderr one worker may log per minute; the rest is counted.",
+    )
     answer_limit_per_learner: int = Field(
         default=30, ge=1, description="Answers one learner may submit per minute."
     )

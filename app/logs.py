@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from starlette.types import Scope
+
+from app.text import escape_control
 
 ACCESS = logging.getLogger("tfquiz.access")
 REQUEST_FIELDS = ("method", "path", "status", "duration_ms", "client")
@@ -116,3 +119,46 @@ def log_access(fields: dict[str, Any], status: int, seconds: float) -> None:
         duration_ms,
         extra=fields,
     )
+
+
+class CappedLog:
+    """Log lines from an untrusted writer, marked as its own, within a budget per minute.
+
+    A demo worker's stderr carries whatever snippet code writes there: each line is escaped
+    and prefixed so it cannot pass for another entry, and past the budget one line says so
+    and the rest is only counted, so a flood cannot fill the disk or bury other entries.
+    """
+
+    WINDOW_S = 60.0
+
+    def __init__(self, logger: logging.Logger, prefix: str, bytes_per_minute: int) -> None:
+        self.logger = logger
+        self.prefix = prefix
+        self.limit = bytes_per_minute
+        self.window_start = time.monotonic()
+        self.used = 0
+        self.suppressed = 0
+
+    def write(self, line: str) -> None:
+        """Log one line, or count it once this minute's budget is spent."""
+        now = time.monotonic()
+        if now - self.window_start >= self.WINDOW_S:
+            self.close()
+            self.window_start, self.used = now, 0
+        message = f"{self.prefix} {escape_control(line)}"
+        size = len(message.encode("utf-8", "replace"))  # what the log would hold
+        if self.suppressed or self.used + size > self.limit:
+            if not self.suppressed:
+                self.logger.warning(
+                    "%s over %s bytes this minute: the rest is suppressed", self.prefix, self.limit
+                )
+            self.suppressed += size
+            return
+        self.used += size
+        self.logger.warning("%s", message)
+
+    def close(self) -> None:
+        """Say how much was suppressed since the budget ran out, if anything was."""
+        if self.suppressed:
+            self.logger.warning("%s suppressed %s bytes", self.prefix, f"{self.suppressed:,}")
+            self.suppressed = 0

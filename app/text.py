@@ -12,6 +12,8 @@ import re
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # What else breaks a single line: tabs, line breaks, and Unicode's line and paragraph separators.
 _LINE_BREAKING = re.compile(r"[\t\n\r\u2028\u2029]")
+# Written as escapes where untrusted text must stay one inert line (a log entry).
+_ESCAPED = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A lone surrogate cannot be encoded as UTF-8, so it cannot be stored or sent back.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -38,3 +40,12 @@ def size_problem(text: str, max_chars: int, what: str, empty: str) -> str | None
 def has_surrogate(text: str) -> bool:
     """Tell whether text holds a lone surrogate, which no UTF-8 storage accepts."""
     return bool(_SURROGATE.search(text))
+
+
+def escape_control(text: str) -> str:
+    """Return text with control characters and line breaks written as escapes (``\\x1b``).
+
+    What remains cannot start a new line, move the cursor or colour a terminal, so a line
+    from an untrusted writer cannot pass for another log entry.
+    """
+    return _ESCAPED.sub(lambda found: found.group().encode("unicode_escape").decode(), text)

@@ -35,8 +35,18 @@ from app.demos.protocol import (
     parse_reply,
 )
 from app.demos.sandbox import plan_launch
+from app.logs import CappedLog
 
 logger = logging.getLogger("tfquiz.demos")
+MIB = 1024 * 1024
+LOG_LINE_BYTES = 4096  # a longer stderr line is logged in pieces, each counted
+
+
+def line_limit(settings: Settings) -> int:
+    """Return the longest line a worker may send: a full run's output as JSON, and room."""
+    # JSON with ensure_ascii writes a control byte as \u0000: six bytes for each byte of
+    # output, at worst; the MiB is for the value, the traceback and the tensors.
+    return 6 * settings.demo_max_output_bytes + MIB
 
 
 class WorkerProcess:
@@ -46,6 +56,8 @@ class WorkerProcess:
         self.settings = settings
         self.runs = 0
         self.dirty = False  # the last run left threads behind: replace this worker
+        self.broken: str | None = None  # how the worker broke the protocol: replace it
+        self.line_limit = line_limit(settings)
         self.hello: Hello | None = None
         self.messages: queue.Queue[Reply | None] = queue.Queue()  # None: the pipe closed
         request_read, self._request_write = os.pipe()
@@ -70,22 +82,46 @@ class WorkerProcess:
         threading.Thread(target=self._log_stderr, daemon=True, name="demo-worker-log").start()
 
     def _log_stderr(self) -> None:
-        """Log what the worker says outside runs, without TensorFlow's start-up chatter."""
+        """Log what the worker writes on its stderr, without TensorFlow's start-up chatter.
+
+        Snippet code can write there too, so lines are read in bounded pieces and logged
+        marked as the worker's, escaped, within ``demo_log_bytes_per_minute``.
+        """
         assert self.process.stderr is not None
+        prefix = f"worker[{self.process.pid}] stderr:"
+        log = CappedLog(logger, prefix, self.settings.demo_log_bytes_per_minute)
         with self.process.stderr as stream:
-            for raw in stream:
+            while raw := stream.readline(LOG_LINE_BYTES):
                 line = raw.decode("utf-8", "replace").rstrip()
                 if line and not NOISE.match(line):
-                    logger.warning("demo worker %s: %s", self.process.pid, line)
+                    log.write(line)
+        log.close()
 
     def _read(self) -> None:
+        """Pass on the worker's messages; stop at the first line it had no right to send.
+
+        Each line is read with a limit, so a line without end costs the web process no more
+        than that; a worker that sends one, or anything else than a message, is killed.
+        """
+        limit = self.line_limit
         with os.fdopen(self._result_read, "rb") as results:
-            for line in results:
+            while line := results.readline(limit + 1):
+                if len(line) > limit:
+                    self._break(f"sent a message over {limit:,} bytes")
+                    break
                 try:
                     self.messages.put(parse_reply(line))
                 except ProtocolError as error:
-                    logger.warning("worker %s sent %s", self.process.pid, error)
+                    self._break(f"sent a {error}")
+                    break
         self.messages.put(None)
+
+    def _break(self, reason: str) -> None:
+        """Say once that the worker broke the protocol, and kill it: it is not trusted again."""
+        self.broken = reason
+        logger.warning("demo worker %s %s; killed", self.process.pid, reason)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def wait_ready(self, timeout: float) -> None:
         """Wait for the worker's hello; raise RuntimeError when it does not come."""
@@ -131,7 +167,7 @@ class WorkerProcess:
                 return self._failed(outcome, "timeout", streams, started)
             if message is None:
                 self.process.wait(timeout=5)
-                return self._failed(outcome, "crashed", streams, started)
+                return self._failed(outcome, "crashed", streams, started, self._broken())
             if isinstance(message, Hello) or message.run != run_id:
                 continue  # an earlier run's leftovers
             if isinstance(message, Output):
@@ -164,8 +200,19 @@ class WorkerProcess:
             "devices": hello.devices if hello else [],
         }
 
+    def _broken(self) -> str | None:
+        """Say why the run could not run when its worker broke the protocol, else None."""
+        if self.broken is None:
+            return None
+        return f"The demo could not run: its worker {self.broken}, so it was replaced."
+
     def _failed(
-        self, outcome: RunOutcome, status: Status, streams: dict[str, list[str]], started: float
+        self,
+        outcome: RunOutcome,
+        status: Status,
+        streams: dict[str, list[str]],
+        started: float,
+        message: str | None = None,
     ) -> RunOutcome:
         settings = self.settings
         messages = {
@@ -177,7 +224,7 @@ class WorkerProcess:
         return outcome.model_copy(
             update={
                 "status": status,
-                "message": messages.get(status, status),
+                "message": message or messages.get(status, status),
                 "stdout": "".join(streams["stdout"]),
                 "stderr": "".join(streams["stderr"]),
                 "truncated": status == "output_limit",

@@ -378,7 +378,10 @@ def reap_leftovers() -> None:
 
 def main() -> None:
     """Serve run requests until the web process closes the request pipe."""
-    read_fd, write_fd = (int(fd) for fd in os.environ["TFQUIZ_WORKER_FDS"].split(","))
+    # Out of the environment and closed on exec: no process a snippet starts inherits them.
+    read_fd, write_fd = (int(fd) for fd in os.environ.pop("TFQUIZ_WORKER_FDS").split(","))
+    for fd in (read_fd, write_fd):
+        os.set_inheritable(fd, False)
     requests = os.fdopen(read_fd, "rb")
     channel = Channel(os.fdopen(write_fd, "wb"))
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
