@@ -151,7 +151,9 @@ class Settings(BaseSettings):
         default=15, ge=1, description="Window over which failed sign-ins are counted."
     )
     login_max_per_account: int = Field(
-        default=5, ge=1, description="Failed sign-ins per account within the window."
+        default=5,
+        ge=1,
+        description="Failed sign-ins per account from one client address within the window.",
     )
     login_max_per_address: int = Field(
         default=20, ge=1, description="Failed sign-ins per client address within the window."
