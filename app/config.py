@@ -123,6 +123,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Answers per minute from one client address (a class may share one).",
     )
+    start_limit_per_address: int = Field(
+        default=100,
+        ge=1,
+        description="Learner sign-ins by name (/start) per minute from one client address.",
+    )
+    claim_limit_per_learner: int = Field(
+        default=10, ge=1, description="Claims one learner may send per minute."
+    )
+    claim_limit_per_address: int = Field(
+        default=100, ge=1, description="Claims per minute from one client address."
+    )
     demo_limit_per_session: int = Field(
         default=20, ge=1, description="Live demo runs one browser session may start per minute."
     )

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app import submissions
 from app.config import Settings
+from app.grading import GradeResult
 from app.main import create_app
-from tests.factories import GOOD_Q3, TOKEN_RE, answer_api, count_attempts, csrf, start
+from app.schema import Question
+from tests.factories import (
+    GOOD_Q3,
+    TOKEN_RE,
+    answer_api,
+    count_attempts,
+    count_learners,
+    csrf,
+    start,
+)
 
 
 def post_answer(client: TestClient, text: str, key: str | None, learner: str = "Ada") -> Any:
@@ -76,6 +88,40 @@ def test_answers_are_limited_per_address(settings: Settings, app: FastAPI) -> No
     assert statuses == [201, 201, 429]
     with app.state.db.reading() as session:
         assert count_attempts(session) == 2
+
+
+def test_a_refused_answer_is_not_graded(
+    settings: Settings, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graded: list[str] = []
+    real_grader = submissions.grade_answer
+
+    def counted(question: Question, text: str) -> GradeResult:
+        graded.append(text)  # the real grader still grades: this only counts its calls
+        return real_grader(question, text)
+
+    monkeypatch.setattr(submissions, "grade_answer", counted)
+    with limited_client(settings, answer_limit_per_learner=2) as client:
+        statuses = [answer_api(client, 3, f"No, int32 ({n})").status_code for n in range(4)]
+    assert statuses == [201, 201, 429, 429]
+    assert graded == ["No, int32 (0)", "No, int32 (1)"]
+    with app.state.db.reading() as session:
+        assert count_attempts(session) == 2
+
+
+def test_starts_are_limited_per_address_even_when_refused(settings: Settings, app: FastAPI) -> None:
+    with limited_client(settings, start_limit_per_address=3) as client:
+        assert start(client, "Ada").status_code == 303
+        with TestClient(client.app) as guesser:  # same address, another browser
+            taken = [start(guesser, "Ada").status_code for _ in range(2)]
+            refused = start(guesser, "Bea")
+        with TestClient(client.app, client=("192.0.2.9", 50000)) as elsewhere:
+            assert start(elsewhere, "Cy").status_code == 303
+    assert taken == [422, 422]  # guesses at a taken name count too
+    assert refused.status_code == 429 and "Too many sign-ins" in refused.text
+    assert int(refused.headers["retry-after"]) >= 1 and 'value="Bea"' in refused.text
+    with app.state.db.reading() as session:
+        assert count_learners(session) == 2  # Ada and Cy; Bea was refused
 
 
 def test_the_answer_form_explains_a_rate_limit(settings: Settings) -> None:
