@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     demo_limit_per_address: int = Field(
         default=120, ge=1, description="Live demo runs per minute from one client address."
     )
+    demo_in_flight_per_address: int = Field(
+        default=2,
+        ge=1,
+        description="Live demo runs one client address may have running or queued at once.",
+    )
     playground: bool = Field(
         default=False,
         description="Let instructors edit a demo and run the edited code live, in the sandbox.",

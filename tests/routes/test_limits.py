@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +140,99 @@ def test_live_demo_runs_are_limited_per_session(settings: Settings) -> None:
     with limited_client(settings, demo_limit_per_session=2) as client:
         statuses = [client.post("/api/questions/3/demos/1/run").status_code for _ in range(3)]
     assert statuses == [503, 503, 429]  # no workers in these tests; the third is refused first
+
+
+SLEEPY_QUESTION = """---
+id: 9a1c3f7e-0000-4c1d-8e5f-0000000000f1
+number: 60
+title: A slow demo
+topic: Testing
+---
+
+## Question
+
+What takes long?
+
+## Reference answer
+
+Sleeping.
+
+## Rubric
+
+```yaml
+key_points:
+  - id: any
+    text: Anything.
+    any_of: ["anything"]
+```
+
+## Demo: Sleep
+
+```python
+import time
+time.sleep(1.5)
+print('slept')
+```
+"""
+
+
+def demo_state(app: FastAPI) -> dict[str, Any]:
+    """Return the demo pool's state as /readyz reports it."""
+    state: dict[str, Any] = TestClient(app).get("/readyz").json()["checks"]["demos"]
+    return state
+
+
+def wait_for(app: FastAPI, **wanted: Any) -> None:
+    """Poll /readyz until the demo pool's state shows ``wanted`` (a bounded wait)."""
+    for _ in range(600):
+        state = demo_state(app)
+        if all(state.get(name) == value for name, value in wanted.items()):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the pool never reached {wanted}: {demo_state(app)}")
+
+
+def run_without_cookies(app: FastAPI, address: str) -> Any:
+    """Run the slow demo live as a client that keeps no cookie: a new browser each time."""
+    return TestClient(app, client=(address, 50000)).post("/api/questions/60/demos/1/run")
+
+
+def test_one_address_holds_at_most_its_share_of_the_workers(
+    settings: Settings, tmp_path: Path
+) -> None:
+    questions = tmp_path / "questions"
+    questions.mkdir()
+    (questions / "60-slow.md").write_text(SLEEPY_QUESTION)
+    changes = {
+        "questions_dir": questions,
+        "demo_workers": 1,
+        "demo_worker_tf": False,  # a real sandboxed worker, without TensorFlow's start-up
+        "demo_timeout_s": 10,
+        "demo_queue_size": 8,
+    }
+    with limited_client(settings, **changes) as client:
+        app = client.app
+        assert isinstance(app, FastAPI)
+        wait_for(app, ready=True)
+        flooder, learner = "198.51.100.1", "198.51.100.2"
+        with ThreadPoolExecutor(3) as runs:
+            held = [runs.submit(run_without_cookies, app, flooder) for _ in range(2)]
+            wait_for(app, busy=1, waiting=1)  # one run on the worker, one queued
+            refused = run_without_cookies(app, flooder)
+            other = runs.submit(run_without_cookies, app, learner)
+            finished = [run.result() for run in held]
+            learners = other.result()
+        again = run_without_cookies(app, flooder)  # its runs are over: its slots came back
+        streamed = [
+            TestClient(app, client=(flooder, 50000)).post("/api/questions/60/demos/1/run/stream")
+            for _ in range(2)
+        ]
+        after_streams = run_without_cookies(app, flooder)  # streams give their slots back too
+    assert refused.status_code == 429
+    assert "already has 2 live demo runs in progress" in refused.json()["detail"]
+    assert int(refused.headers["retry-after"]) >= 1
+    assert [r.status_code for r in finished] == [200, 200]
+    assert learners.status_code == 200 and learners.json()["stdout"] == "slept\n"
+    assert again.status_code == 200
+    assert all("event: result" in stream.text for stream in streamed)
+    assert after_streams.status_code == 200
