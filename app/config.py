@@ -130,11 +130,27 @@ class Settings(BaseSettings):
         ge=1,
         description="Answers per minute from one client address (a class may share one).",
     )
+    start_limit_per_address: int = Field(
+        default=100,
+        ge=1,
+        description="Learner sign-ins by name (/start) per minute from one client address.",
+    )
+    claim_limit_per_learner: int = Field(
+        default=10, ge=1, description="Claims one learner may send per minute."
+    )
+    claim_limit_per_address: int = Field(
+        default=100, ge=1, description="Claims per minute from one client address."
+    )
     demo_limit_per_session: int = Field(
         default=20, ge=1, description="Live demo runs one browser session may start per minute."
     )
     demo_limit_per_address: int = Field(
         default=120, ge=1, description="Live demo runs per minute from one client address."
+    )
+    demo_in_flight_per_address: int = Field(
+        default=2,
+        ge=1,
+        description="Live demo runs one client address may have running or queued at once.",
     )
     playground: bool = Field(
         default=False,
@@ -158,7 +174,9 @@ class Settings(BaseSettings):
         default=15, ge=1, description="Window over which failed sign-ins are counted."
     )
     login_max_per_account: int = Field(
-        default=5, ge=1, description="Failed sign-ins per account within the window."
+        default=5,
+        ge=1,
+        description="Failed sign-ins per account from one client address within the window.",
     )
     login_max_per_address: int = Field(
         default=20, ge=1, description="Failed sign-ins per client address within the window."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -178,12 +178,16 @@ def api_override(
         raise HTTPException(422, detail=str(error)) from None
 
 
+ClaimsPage = Annotated[int, Query(ge=1, le=1_000_000, description="Page of pending claims.")]
+
+
 @router.get("/instructor/claims", include_in_schema=False)
-def claims(request: Request, session: ReadSession, instructor: InstructorDep) -> Response:
-    """List claims: pending ones first with the answer and key point, then recent decisions."""
-    pending, decided = claim_queue(session)
+def claims(
+    request: Request, session: ReadSession, instructor: InstructorDep, page: ClaimsPage = 1
+) -> Response:
+    """List claims: a page of pending ones with the answer and key point, then recent decisions."""
     return render(
-        request, "instructor/claims.html", instructor=instructor, pending=pending, decided=decided
+        request, "instructor/claims.html", instructor=instructor, queue=claim_queue(session, page)
     )
 
 
@@ -194,8 +198,10 @@ def claim_decision(
     database: DatabaseDep,
     instructor: InstructorDep,
     form: Annotated[ClaimForm, Form()],
+    page: ClaimsPage = 1,
 ) -> Response:
     """Accept a claim (its key point's weight is added) or reject it with an optional note."""
+    back = "/instructor/claims" + (f"?page={page}" if page > 1 else "")
     try:
         pressed = chosen(form.decision, ("accept", "reject"), "Choose Accept or Reject.")
         accept = pressed == "accept"
@@ -205,20 +211,19 @@ def claim_decision(
             decide_claim(session, claim, instructor.id, accept, cleaned)
     except InvalidText as error:
         with database.reading() as session:
-            pending, decided = claim_queue(session)
+            queue = claim_queue(session, page)
         return render(
             request,
             "instructor/claims.html",
             422,
             instructor=instructor,
-            pending=pending,
-            decided=decided,
+            queue=queue,
             error=str(error),
             error_claim=claim_id,
             note=form.note,
         )
     verb = "accepted" if accept else "rejected"
-    return redirect(request, "/instructor/claims", f"Claim {verb}.")
+    return redirect(request, back, f"Claim {verb}.")
 
 
 @router.get("/instructor/settings", include_in_schema=False)
