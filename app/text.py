@@ -38,3 +38,13 @@ def size_problem(text: str, max_chars: int, what: str, empty: str) -> str | None
 def has_surrogate(text: str) -> bool:
     """Tell whether text holds a lone surrogate, which no UTF-8 storage accepts."""
     return bool(_SURROGATE.search(text))
+
+
+def whole_number(text: str) -> int | None:
+    """Return the ASCII digits typed as an int, or None for anything else.
+
+    ``str.isdigit`` accepts characters ``int`` refuses (``"²"``), and ``int`` accepts
+    digits of other scripts and ``_``: a form wants the plain digits it asked for.
+    """
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
