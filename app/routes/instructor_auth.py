@@ -37,7 +37,7 @@ router = APIRouter(prefix="/instructor", dependencies=[Depends(require_csrf)])
 WRONG = "Wrong email or password."
 TOO_MANY = "Too many failed sign-ins. Try again in about {minutes} minute(s)."
 TOO_MANY_GUESSES = (
-    "Too many wrong current passwords from this address. Try again in about {minutes} minute(s)."
+    "Too many wrong passwords from this address. Try again in about {minutes} minute(s)."
 )
 READY = "Your instructor account is ready."
 CHANGED = "Password changed; your other sessions are signed out."
@@ -244,6 +244,7 @@ def password_change(
                 record(session, *buckets)  # committed: the refusal below must not undo it
             elif form.password == form.confirm:
                 change_password(session, account, form.password)
+                forget(session, buckets[0])  # the owner: their earlier slips are forgiven
                 token = start_session(session, account)
     except (InvalidText, RateLimited) as error:
         status, message, headers = refusal(error)

@@ -21,7 +21,7 @@ from app.policy import get_reveal_policy, parse_reveal_form, save_reveal_policy
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import BankDep, DatabaseDep, ReadSession
+from app.web.deps import BankDep, DatabaseDep, ReadSession, RowId
 from app.web.errors import INSTRUCTOR_API_ERRORS
 from app.web.forms import ScoreForm, Text
 from app.web.pages import chosen, get_or_404, redirect, render
@@ -82,7 +82,7 @@ def _attempt_page(
 @router.get("/instructor/attempts/{attempt_id}", include_in_schema=False)
 def attempt_review(
     request: Request,
-    attempt_id: int,
+    attempt_id: RowId,
     session: ReadSession,
     bank: BankDep,
     instructor: InstructorDep,
@@ -96,7 +96,7 @@ def attempt_review(
 @router.post("/instructor/attempts/{attempt_id}", include_in_schema=False)
 def attempt_override(
     request: Request,
-    attempt_id: int,
+    attempt_id: RowId,
     database: DatabaseDep,
     bank: BankDep,
     instructor: InstructorDep,
@@ -157,7 +157,7 @@ class OverrideOut(BaseModel):
     tags=["instructor"],
 )
 def api_override(
-    attempt_id: int, body: OverrideIn, database: DatabaseDep, instructor: InstructorDep
+    attempt_id: RowId, body: OverrideIn, database: DatabaseDep, instructor: InstructorDep
 ) -> OverrideOut:
     """Set an attempt's counted score in points; send the CSRF token in X-CSRF-Token."""
     try:
@@ -194,7 +194,7 @@ def claims(
 @router.post("/instructor/claims/{claim_id}", include_in_schema=False)
 def claim_decision(
     request: Request,
-    claim_id: int,
+    claim_id: RowId,
     database: DatabaseDep,
     instructor: InstructorDep,
     form: Annotated[ClaimForm, Form()],

@@ -41,6 +41,7 @@ from app.web.deps import (
     PoolDep,
     QuestionDep,
     ReadSession,
+    RowId,
     SettingsDep,
     client_address,
     session_cookie_invalid,
@@ -226,7 +227,7 @@ def result_page(
     session: ReadSession,
     database: DatabaseDep,
     pool: PoolDep,
-    attempt_id: int,
+    attempt_id: RowId,
 ) -> Response:
     """Show one of the learner's own graded attempts, its reviews and, when due, the reference."""
     attempt = _own_attempt(session, learner, question, attempt_id)
@@ -244,7 +245,7 @@ def claim(
     database: DatabaseDep,
     settings: SettingsDep,
     pool: PoolDep,
-    attempt_id: int,
+    attempt_id: RowId,
     point: Annotated[str, Form(max_length=64)],
     justification: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
