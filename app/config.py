@@ -147,10 +147,11 @@ class Settings(BaseSettings):
     demo_limit_per_address: int = Field(
         default=120, ge=1, description="Live demo runs per minute from one client address."
     )
-    demo_in_flight_per_address: int = Field(
+    demo_in_flight_per_client: int = Field(
         default=2,
         ge=1,
-        description="Live demo runs one client address may have running or queued at once.",
+        description="Live demo runs one client (a browser session; an address, for a client "
+        "without cookies) may have running or queued at once.",
     )
     playground: bool = Field(
         default=False,

@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for error in app.state.bank.errors:
         logger.error("question file skipped: %s", error)
     app.state.pool = DemoPool(settings)
-    app.state.demo_slots = InFlight(settings.demo_in_flight_per_address)
+    app.state.demo_slots = InFlight(settings.demo_in_flight_per_client)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     # Checking each template's file on every render costs a stat per template and page.
     app.state.templates.env.auto_reload = settings.reload_templates

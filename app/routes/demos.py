@@ -21,7 +21,7 @@ from app.demos.protocol import DemoRunner, PoolBusy
 from app.demos.runs import DemoResult, count_live_run, find_cached, run_live
 from app.ratelimit import InFlight, Slot
 from app.schema import Demo, Question
-from app.web.csrf import csrf_token, require_csrf
+from app.web.csrf import CSRF_KEY, csrf_token, require_csrf
 from app.web.deps import (
     BankDep,
     DatabaseDep,
@@ -41,7 +41,7 @@ ERRORS = documented(404, 413, 422, 429, 503)
 
 
 IN_FLIGHT = (
-    "This address already has {cap} live demo runs in progress; wait for one to finish"
+    "You already have {cap} live demo runs in progress; wait for one to finish"
     " (cached results stay open)."
 )
 
@@ -58,15 +58,19 @@ def live(
 
 
 def limit_live_runs(request: Request, database: Database) -> Slot:
-    """Take one of the address's in-flight slots and count the run; raise RateLimited when over.
+    """Take one of the client's in-flight slots and count the run; raise RateLimited when over.
 
     The per-minute counts are per browser and address, but a client without cookies is a
     new browser on every request, and runs are long: the slot, held until the run ends,
-    caps how many workers one address keeps busy at once, whatever its cookies.
+    caps how many workers one client keeps busy at once. A client is the browser session
+    it came back with, else its address: a class behind one NAT is many browsers, each
+    with its own share, while a client that drops its cookie shares one with its address.
     """
     address = client_address(request)
+    returning = request.session.get(CSRF_KEY)  # read before csrf_token() makes a new one
+    client = f"browser {returning}" if isinstance(returning, str) else f"address {address}"
     slots: InFlight = request.app.state.demo_slots
-    slot = slots.take(address, IN_FLIGHT)  # first: a refused run is not counted per minute
+    slot = slots.take(client, IN_FLIGHT)  # first: a refused run is not counted per minute
     try:
         # The CSRF token is a stable random id per browser session.
         count_live_run(database, request.app.state.settings, csrf_token(request), address)

@@ -229,10 +229,45 @@ def test_one_address_holds_at_most_its_share_of_the_workers(
         ]
         after_streams = run_without_cookies(app, flooder)  # streams give their slots back too
     assert refused.status_code == 429
-    assert "already has 2 live demo runs in progress" in refused.json()["detail"]
+    assert "already have 2 live demo runs in progress" in refused.json()["detail"]
     assert int(refused.headers["retry-after"]) >= 1
     assert [r.status_code for r in finished] == [200, 200]
     assert learners.status_code == 200 and learners.json()["stdout"] == "slept\n"
     assert again.status_code == 200
     assert all("event: result" in stream.text for stream in streamed)
     assert after_streams.status_code == 200
+
+
+def test_browsers_behind_one_address_each_have_their_share(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A class behind one NAT is many browsers: each returning browser has its own slots."""
+    questions = tmp_path / "questions"
+    questions.mkdir()
+    (questions / "60-slow.md").write_text(SLEEPY_QUESTION)
+    changes = {
+        "questions_dir": questions,
+        "demo_workers": 1,
+        "demo_worker_tf": False,
+        "demo_timeout_s": 10,
+        "demo_queue_size": 8,
+    }
+    with limited_client(settings, **changes) as client:
+        app = client.app
+        assert isinstance(app, FastAPI)
+        wait_for(app, ready=True)
+        school = ("203.0.113.50", 50000)
+        browsers = [TestClient(app, client=school) for _ in range(2)]
+        for browser in browsers:
+            assert browser.get("/").status_code == 200  # the session cookie a browser keeps
+        with ThreadPoolExecutor(4) as runs:
+            first = [runs.submit(browsers[0].post, "/api/questions/60/demos/1/run")]
+            first.append(runs.submit(browsers[0].post, "/api/questions/60/demos/1/run"))
+            wait_for(app, busy=1, waiting=1)
+            refused = browsers[0].post("/api/questions/60/demos/1/run")
+            classmate = runs.submit(browsers[1].post, "/api/questions/60/demos/1/run")
+            results = [run.result() for run in first]
+            classmates = classmate.result()
+    assert refused.status_code == 429  # the first browser's own share is taken
+    assert [r.status_code for r in results] == [200, 200]
+    assert classmates.status_code == 200 and classmates.json()["stdout"] == "slept\n"
