@@ -7,11 +7,12 @@ decision leaves a score change (app.overrides) that the claim points to.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.evidence import stored_result
@@ -91,18 +92,43 @@ def claims_for_attempt(session: Session, attempt: Attempt) -> dict[str, ClaimVie
     return {view.point_id: view for view in _claim_views(session, query)}
 
 
+CLAIMS_PER_PAGE = 50  # a claim shows its whole answer: 414 on one page made 4.6 MB
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimQueue:
+    """One page of the pending claims, oldest first, with the latest decided ones."""
+
+    pending: list[ClaimView]
+    waiting: int  # pending claims in all, on every page
+    page: int
+    pages: int
+    decided: list[ClaimView]
+
+
 def claim_queue(
-    session: Session, decided_limit: int = 50
-) -> tuple[list[ClaimView], list[ClaimView]]:
-    """Return every pending claim, oldest first, and the latest decided ones."""
-    pending = _claims_query().where(Claim.status == PENDING).order_by(Claim.created_at, Claim.id)
+    session: Session, page: int = 1, per_page: int = CLAIMS_PER_PAGE, decided_limit: int = 50
+) -> ClaimQueue:
+    """Return a page of the pending claims (past the last: the last) and recent decisions."""
+    waiting = session.scalar(select(func.count()).where(Claim.status == PENDING)) or 0
+    pages = max(1, math.ceil(waiting / per_page))
+    page = min(page, pages)
+    pending = (
+        _claims_query()
+        .where(Claim.status == PENDING)
+        .order_by(Claim.created_at, Claim.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
     decided = (
         _claims_query()
         .where(Claim.status != PENDING)
         .order_by(Claim.decided_at.desc(), Claim.id.desc())
         .limit(decided_limit)
     )
-    return _claim_views(session, pending), _claim_views(session, decided)
+    return ClaimQueue(
+        _claim_views(session, pending), waiting, page, pages, _claim_views(session, decided)
+    )
 
 
 def _claims_query() -> Any:

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.datafiles import make_private_dir, make_private_file
+
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 # A source checkout keeps templates/, static/ and questions/ beside app/; an installed
 # wheel carries them in <prefix>/share/tfquiz (pyproject.toml's data-files).
@@ -128,11 +130,28 @@ class Settings(BaseSettings):
         ge=1,
         description="Answers per minute from one client address (a class may share one).",
     )
+    start_limit_per_address: int = Field(
+        default=100,
+        ge=1,
+        description="Learner sign-ins by name (/start) per minute from one client address.",
+    )
+    claim_limit_per_learner: int = Field(
+        default=10, ge=1, description="Claims one learner may send per minute."
+    )
+    claim_limit_per_address: int = Field(
+        default=100, ge=1, description="Claims per minute from one client address."
+    )
     demo_limit_per_session: int = Field(
         default=20, ge=1, description="Live demo runs one browser session may start per minute."
     )
     demo_limit_per_address: int = Field(
         default=120, ge=1, description="Live demo runs per minute from one client address."
+    )
+    demo_in_flight_per_client: int = Field(
+        default=2,
+        ge=1,
+        description="Live demo runs one client (a browser session; an address, for a client "
+        "without cookies) may have running or queued at once.",
     )
     playground: bool = Field(
         default=False,
@@ -156,7 +175,9 @@ class Settings(BaseSettings):
         default=15, ge=1, description="Window over which failed sign-ins are counted."
     )
     login_max_per_account: int = Field(
-        default=5, ge=1, description="Failed sign-ins per account within the window."
+        default=5,
+        ge=1,
+        description="Failed sign-ins per account from one client address within the window.",
     )
     login_max_per_address: int = Field(
         default=20, ge=1, description="Failed sign-ins per client address within the window."
@@ -211,7 +232,8 @@ class Settings(BaseSettings):
     )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
     metrics_token: str | None = Field(
-        default=None, description="Bearer token /metrics requires; unset: no token needed."
+        default=None,
+        description="Bearer token /metrics requires; unset: only loopback clients may read it.",
     )
 
     @cached_property
@@ -232,13 +254,15 @@ class Settings(BaseSettings):
 def load_or_create_secret(path: Path) -> str:
     """Read the key at ``path``, or write a new random one readable only by its owner."""
     if path.exists():
+        make_private_file(path)  # one written by an older version may be readable by all
         key = path.read_text(encoding="utf-8").strip()
         if key:
             return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     key = secrets.token_urlsafe(48)
     tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
+    tmp.unlink(missing_ok=True)  # a leftover from an interrupted write may be 0644
+    make_private_file(tmp)
     tmp.write_text(key, encoding="utf-8")
     tmp.replace(path)
     return key

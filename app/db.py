@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.datafiles import make_private_dir, make_private_sqlite
 from app.writelock import WriterTurns
 
 BEGIN_OPTION = "tfquiz_begin"
@@ -22,9 +23,11 @@ def create_db_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
-    if url.startswith("sqlite:///") and ":memory:" not in url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False})
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        make_private_dir(settings.data_dir)
+        make_private_sqlite(Path(database))
     timeout = settings.sqlite_busy_timeout_ms
     synchronous = settings.sqlite_synchronous.upper()
 

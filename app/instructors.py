@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Instructor, InstructorSession, SetupToken, utc_now
 from app.passwords import check_new_password, hash_password, needs_rehash, verify_password
-from app.validation import InvalidText, clean_email
+from app.validation import MAX_EMAIL_CHARS, InvalidText, clean_email
 
 SESSION_TOKEN_BYTES = 32  # 256 bits
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
@@ -27,7 +27,10 @@ def normalise_email(email: str) -> str:
     cleaned = clean_email(email)
     if cleaned is None:
         raise InvalidText("Please enter an email address.")
-    return cleaned.lower()
+    key = cleaned.lower()  # lower() can lengthen: "İ" becomes two characters
+    if len(key) > MAX_EMAIL_CHARS:
+        raise InvalidText("That email address does not look valid.")
+    return key
 
 
 def has_instructor(session: Session) -> bool:

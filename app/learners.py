@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Learner
-from app.validation import InvalidText, clean_email, clean_name, name_key
+from app.validation import MAX_NAME_CHARS, InvalidText, clean_email, clean_name, name_key
 
 
 class NameTaken(InvalidText):
@@ -32,10 +32,17 @@ def sign_in(
     who gives the same email address the learner registered with.
     """
     name = clean_name(name)
+    key = name_key(name)
+    # NFKC spells some characters out (U+FDFA is 18 letters): a name that fits may not.
+    if len(key) > MAX_NAME_CHARS:
+        raise InvalidText(
+            f"The name is too long once its special characters are spelt out ({len(key)} "
+            f"characters); use at most {MAX_NAME_CHARS}, or plainer letters."
+        )
     email = clean_email(email)
     learner = find_by_name(session, name)
     if learner is None:
-        learner = Learner(display_name=name, name_key=name_key(name), email=email)
+        learner = Learner(display_name=name, name_key=key, email=email)
         session.add(learner)
         session.flush()
         return learner, True

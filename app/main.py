@@ -21,6 +21,7 @@ from app.metrics import install_metrics
 from app.migrate import pending_revisions
 from app.points import TEMPLATE_FILTERS
 from app.questions import load_folder
+from app.ratelimit import InFlight
 from app.routes import (
     api,
     demos,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for error in app.state.bank.errors:
         logger.error("question file skipped: %s", error)
     app.state.pool = DemoPool(settings)
+    app.state.demo_slots = InFlight(settings.demo_in_flight_per_client)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     # Checking each template's file on every render costs a stat per template and page.
     app.state.templates.env.auto_reload = settings.reload_templates

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import os
 import shutil
 import tempfile
@@ -33,6 +34,8 @@ from prometheus_client import (
 from app.config import Settings
 from app.demos.pool import DemoPool
 from app.demos.protocol import RunOutcome
+
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"  # one label for every unknown path, so scanners add no series
@@ -140,7 +143,11 @@ def count_demo_runs(pool: DemoPool, metrics: Metrics) -> None:
 
 
 def metrics_endpoint(settings: Settings, metrics: Metrics) -> Callable[[Request], Response]:
-    """Build the /metrics handler, behind a bearer token when one is configured."""
+    """Build the /metrics handler: behind a bearer token when one is set, else loopback only.
+
+    The counters name routes and sign-in outcomes, which a stranger should not watch; a
+    scraper on the same machine needs nothing, one elsewhere sends TFQUIZ_METRICS_TOKEN.
+    """
     expected = f"Bearer {settings.metrics_token}".encode() if settings.metrics_token else None
 
     def serve_metrics(request: Request) -> Response:
@@ -152,11 +159,35 @@ def metrics_endpoint(settings: Settings, metrics: Metrics) -> Callable[[Request]
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"},
                 )
+        elif not from_this_machine(request):
+            return JSONResponse(
+                {
+                    "detail": "/metrics answers only clients on this machine (loopback, not "
+                    "through a proxy); set TFQUIZ_METRICS_TOKEN to scrape it from elsewhere."
+                },
+                status_code=403,
+                headers={"Cache-Control": "no-store"},
+            )
         metrics.sync_pool(request.app.state.pool)
         body = metrics.exposition()
         return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
     return serve_metrics
+
+
+def from_this_machine(request: Request) -> bool:
+    """Tell whether a request came over loopback straight from its client.
+
+    A proxy on the same machine connects over loopback too, so a request that carries
+    forwarding headers is treated as coming from outside whoever the proxy says sent it.
+    """
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return False
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def install_metrics(app: FastAPI, settings: Settings) -> Metrics:

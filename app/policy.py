@@ -13,6 +13,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from app.models import QuizSetting
+from app.text import whole_number
 from app.validation import InvalidText
 
 MAX_AFTER = 100
@@ -65,11 +66,11 @@ def parse_reveal_form(mode: str, after: str, released: bool) -> RevealPolicy:
     """Return the policy chosen on the settings form, or raise InvalidText."""
     if mode not in ("first", "after", "released"):
         raise InvalidText("Choose when learners see the reference answer.")
-    text = after.strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_AFTER:
+    count = whole_number(after)
+    if count is None or not 1 <= count <= MAX_AFTER:
         raise InvalidText(f"The number of attempts must be a whole number from 1 to {MAX_AFTER}.")
     chosen: RevealMode = mode  # type: ignore[assignment]
-    return RevealPolicy(mode=chosen, after=int(text), released=released)
+    return RevealPolicy(mode=chosen, after=count, released=released)
 
 
 def save_reveal_policy(session: Session, policy: RevealPolicy) -> None:

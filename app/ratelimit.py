@@ -3,13 +3,16 @@
 Every counted request is a row of ``rate_limit_hit``, so every web process shares the
 counts. Call ``check`` inside a write transaction (``Database.writing``), which serialises
 concurrent callers; a refused request is not counted, so a client that waits as told gets
-through.
+through. ``InFlight`` bounds what is running at once rather than what started per minute.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import Counter
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, func, insert, select
@@ -110,3 +113,60 @@ def _seconds_left(session: Session, bucket: Bucket, now: datetime) -> int:
         oldest = oldest.replace(tzinfo=now.tzinfo)
     remaining: timedelta = oldest + bucket.window - now
     return max(1, math.ceil(remaining.total_seconds()))
+
+
+class InFlight:
+    """Requests in progress per key (a client address), at most ``cap`` at once.
+
+    Held in this process's memory, not in the database: a slot must come back even when a
+    run ends badly, which a ``finally`` in the same process guarantees and a row would not
+    (a killed process would leave it behind). With several web processes each has its own.
+    """
+
+    def __init__(self, cap: int, retry_after: int = 2) -> None:
+        self.cap = cap
+        self.retry_after = retry_after
+        self._held: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def take(self, key: str, refusal: str) -> Slot:
+        """Take a slot for ``key``, or raise RateLimited (``refusal`` gets ``cap``)."""
+        with self._lock:
+            if self._held[key] >= self.cap:
+                raise RateLimited(refusal.format(cap=self.cap), self.retry_after)
+            self._held[key] += 1
+        return Slot(self, key)
+
+    def _give_back(self, key: str) -> None:
+        with self._lock:
+            self._held[key] -= 1
+            if self._held[key] <= 0:
+                del self._held[key]  # the counter must not grow with every address seen
+
+
+class Slot:
+    """One taken slot; given back once, on ``release`` or at the end of a ``with``."""
+
+    def __init__(self, owner: InFlight, key: str) -> None:
+        self._owner, self._key = owner, key
+        self._released = False
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        """Give the slot back; later calls do nothing."""
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        self._owner._give_back(self._key)
+
+    def __enter__(self) -> Slot:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.release()

@@ -1,4 +1,4 @@
-"""Record a learner's answer: validate, grade, rate-limit, and store it exactly once.
+"""Record a learner's answer: validate, rate-limit, grade, and store it exactly once.
 
 The page form and the JSON API both come through here. A client that lost the response
 to a recorded answer (a dropped connection, a server killed after its commit) may send
@@ -22,7 +22,7 @@ from app.evidence import stored_result
 from app.grading import GradeResult, grade_answer
 from app.learners import get_learner, sign_in
 from app.metrics import Metrics
-from app.models import Attempt
+from app.models import Attempt, Learner
 from app.ratelimit import Bucket, check
 from app.reveals import LearnerResult, attempt_view, has_seen_reference, record_reference_view
 from app.schema import Question
@@ -83,28 +83,55 @@ def submit_answer(
     """
     text = clean_answer(text, settings.max_answer_chars)
     key = clean_key(key)
-    result = grade_answer(question, text)  # outside the transaction: it needs no lock
     with database.writing() as session:
-        if learner_name is not None:
-            learner, _ = sign_in(session, learner_name, email, learner_id)
-        else:
-            found = get_learner(session, learner_id) if learner_id is not None else None
-            if found is None:
-                raise InvalidText("Enter your name before answering.")
-            learner = found
-        if key is not None:
-            earlier = _find_by_key(session, learner.id, key)
-            if earlier is not None:
-                _check_replay(earlier, question, text)
-                return _recorded(session, earlier, learner.display_name, None, with_view, True)
-        _limit(session, settings, learner.id, address)
+        learner = _learner(session, learner_id, learner_name, email)
+        who, name = learner.id, learner.display_name
+        if replay := _replay(session, who, name, key, question, text, with_view):
+            return replay
+        # Counted before grading, which costs up to 200 ms of CPU: a refused answer costs
+        # only this transaction.
+        _limit(session, settings, who, address)
+    result = grade_answer(question, text)  # between the transactions: it needs no lock
+    with database.writing() as session:
+        # The same answer sent twice at once: the other request may have recorded it since.
+        if replay := _replay(session, who, name, key, question, text, with_view):
+            return replay
         # Decided in the write transaction, so an answer racing the first view is not missed.
-        practice = has_seen_reference(session, learner.id, str(question.id))
-        attempt = record_attempt(session, learner.id, question, text, result, key, practice)
-        recorded = _recorded(session, attempt, learner.display_name, result, with_view, False)
+        practice = has_seen_reference(session, who, str(question.id))
+        attempt = record_attempt(session, who, question, text, result, key, practice)
+        recorded = _recorded(session, attempt, name, result, with_view, False)
     if metrics is not None:
         metrics.answer_recorded(channel)
     return recorded
+
+
+def _learner(
+    session: Session, learner_id: int | None, name: str | None, email: str | None
+) -> Learner:
+    """Return the answering learner: named in the API (created when new), or by id."""
+    if name is not None:
+        return sign_in(session, name, email, learner_id)[0]
+    found = get_learner(session, learner_id) if learner_id is not None else None
+    if found is None:
+        raise InvalidText("Enter your name before answering.")
+    return found
+
+
+def _replay(
+    session: Session,
+    learner_id: int,
+    name: str,
+    key: str | None,
+    question: Question,
+    text: str,
+    with_view: bool,
+) -> Recorded | None:
+    """Return the attempt already recorded under this idempotency key, if any."""
+    earlier = _find_by_key(session, learner_id, key) if key is not None else None
+    if earlier is None:
+        return None
+    _check_replay(earlier, question, text)
+    return _recorded(session, earlier, name, None, with_view, True)
 
 
 def _find_by_key(session: Session, learner_id: int, key: str) -> Attempt | None:

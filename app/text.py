@@ -49,3 +49,13 @@ def escape_control(text: str) -> str:
     from an untrusted writer cannot pass for another log entry.
     """
     return _ESCAPED.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+
+
+def whole_number(text: str) -> int | None:
+    """Return the ASCII digits typed as an int, or None for anything else.
+
+    ``str.isdigit`` accepts characters ``int`` refuses (``"²"``), and ``int`` accepts
+    digits of other scripts and ``_``: a form wants the plain digits it asked for.
+    """
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None

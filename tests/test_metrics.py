@@ -6,11 +6,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -25,6 +27,15 @@ from tests.factories import (
     start,
 )
 from tests.server import free_port, wait_until_up
+
+LOOPBACK = ("127.0.0.1", 50000)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client on loopback, where /metrics answers without a token."""
+    with TestClient(app, client=LOOPBACK) as test_client:
+        yield test_client
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -109,7 +120,9 @@ def test_metrics_can_be_turned_off(settings: Settings) -> None:
 
 def test_a_metrics_token_is_required_when_configured(settings: Settings) -> None:
     token = "scrape-token-0123456789"
-    with TestClient(create_app(settings.model_copy(update={"metrics_token": token}))) as client:
+    app = create_app(settings.model_copy(update={"metrics_token": token}))
+    # Not on loopback: with a token set, the token is what lets a scraper in, from anywhere.
+    with TestClient(app, client=("203.0.113.7", 40000)) as client:
         refused = client.get("/metrics")
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
         assert "Authorization: Bearer" in refused.json()["detail"]
@@ -117,6 +130,20 @@ def test_a_metrics_token_is_required_when_configured(settings: Settings) -> None
         assert wrong.status_code == 401
         right = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert right.status_code == 200 and "tfquiz_http_requests_total" in right.text
+
+
+def test_without_a_token_only_this_machine_may_read_the_metrics(app: FastAPI) -> None:
+    with TestClient(app, client=("203.0.113.7", 40000)) as elsewhere:
+        refused = elsewhere.get("/metrics")
+        assert refused.status_code == 403
+        assert "TFQUIZ_METRICS_TOKEN" in refused.json()["detail"]
+        assert "tfquiz_http_requests_total" not in refused.text
+    with TestClient(app, client=("::1", 40000)) as local:
+        assert local.get("/metrics").status_code == 200
+        # A proxy on this machine connects over loopback: what it forwards is from outside.
+        for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+            proxied = local.get("/metrics", headers={header: "198.51.100.4"})
+            assert proxied.status_code == 403, header
 
 
 @pytest.mark.slow

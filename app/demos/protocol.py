@@ -44,12 +44,57 @@ class ProtocolError(ValueError):
     """Raised for a line that is not a message this end accepts, saying what is wrong."""
 
 
-class SnippetError(BaseModel):
+# Bounds on what a worker reports. A worker runs untrusted code that may patch it, so its
+# replies and the cache rows built from them are checked against these before they are
+# stored or rendered: a result that breaks them is refused, never shown.
+MAX_TENSORS = 20
+MAX_NAME_CHARS = 200  # a tensor's variable name, a device's name
+MAX_DEVICES = 64
+MAX_ERROR_TYPE_CHARS = 200
+MAX_ERROR_MESSAGE_CHARS = 2_000
+MAX_TRACEBACK_CHARS = 20_000
+MAX_VALUE_CHARS = 10_000
+_DIM = Annotated[int, Field(strict=True, ge=-1, lt=2**63)]  # -1: an unknown dimension
+_NAME = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+
+
+class Checked(BaseModel):
+    """A piece of a worker's report: exactly these keys, each within its bounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SnippetError(Checked):
     """An exception the snippet raised, with its own frames only."""
 
-    type: str
-    message: str
-    traceback: str
+    type: Annotated[str, Field(max_length=MAX_ERROR_TYPE_CHARS)]
+    message: Annotated[str, Field(max_length=MAX_ERROR_MESSAGE_CHARS)]
+    traceback: Annotated[str, Field(max_length=MAX_TRACEBACK_CHARS)]
+
+
+class TensorInfo(Checked):
+    """A tensor a snippet left behind, as the results table shows it."""
+
+    name: _NAME
+    dtype: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]  # shown in a CSS class too
+    shape: Annotated[list[_DIM], Field(max_length=32)] | None  # None: unknown rank
+    device: _NAME
+
+
+class DeviceInfo(Checked):
+    """A device the worker's TensorFlow sees."""
+
+    name: _NAME
+    type: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,32}$")]
+
+
+Tensors = Annotated[list[TensorInfo], Field(max_length=MAX_TENSORS)]
+Devices = Annotated[list[DeviceInfo], Field(max_length=MAX_DEVICES)]
+# The cache is keyed by these (demo_run.tf_version is 40 characters).
+TFVersion = Annotated[str, Field(pattern=r"^[0-9A-Za-z.+_-]{1,40}$")]
+DeviceKind = Literal["cpu", "gpu"]
+Value = Annotated[str, Field(max_length=MAX_VALUE_CHARS + 1)]  # safe_repr adds an ellipsis
+Milliseconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Message(BaseModel):
@@ -87,9 +132,9 @@ class Hello(Message):
 
     type: Literal["hello"] = "hello"
     pid: int
-    tf_version: str | None
-    devices: list[dict[str, str]]
-    device_kind: str | None
+    tf_version: TFVersion | None
+    devices: Devices
+    device_kind: DeviceKind | None
 
 
 class Output(Message):
@@ -115,14 +160,14 @@ class Done(Message):
 
     type: Literal["done"] = "done"
     run: str
-    duration_ms: float
+    duration_ms: Milliseconds
     truncated: bool
     # Threads the snippet left running hold resources and may run code later: the web
     # process then replaces this worker.
     dirty: bool
-    value: str | None
+    value: Value | None
     error: SnippetError | None
-    tensors: list[dict[str, Any]]
+    tensors: Tensors
 
 
 class Pong(Message):
@@ -169,20 +214,33 @@ def _parse(adapter: TypeAdapter[T], line: bytes | str) -> T:
 
 
 class RunOutcome(BaseModel):
-    """What happened when a snippet ran, and where."""
+    """What happened when a snippet ran, and where; a cached one is read back through it."""
 
     status: Status
     message: str | None = None
     stdout: str = ""
     stderr: str = ""
-    value: str | None = None
+    value: Value | None = None
     error: SnippetError | None = None
-    tensors: list[dict[str, Any]] = []
+    tensors: Tensors = []
     truncated: bool = False
-    duration_ms: float = 0
-    tf_version: str | None = None
-    device_kind: str | None = None
-    devices: list[dict[str, str]] = []
+    duration_ms: Milliseconds = 0
+    tf_version: TFVersion | None = None
+    device_kind: DeviceKind | None = None
+    devices: Devices = []
+
+
+def checked(outcome: object) -> RunOutcome | None:
+    """Return the outcome validated afresh, or None when any field breaks its bounds.
+
+    ``model_copy(update=...)`` and a JSON column both skip validation, so what is stored
+    and what is read back from the cache pass through here.
+    """
+    data = outcome.model_dump() if isinstance(outcome, BaseModel) else outcome
+    try:
+        return RunOutcome.model_validate(data)
+    except ValidationError:
+        return None
 
 
 class PoolBusy(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -15,10 +16,12 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.demos.expectations import check_expectations
-from app.demos.protocol import FINISHED, DemoRunner, OnOutput, RunOutcome
+from app.demos.protocol import FINISHED, DemoRunner, OnOutput, RunOutcome, checked
 from app.models import DemoRun, utc_now
 from app.ratelimit import Bucket, check
 from app.schema import Demo, Question
+
+logger = logging.getLogger("tfquiz.demos")
 
 
 class DemoResult(RunOutcome):
@@ -88,9 +91,16 @@ def find_cached_all(
     rows = session.connection().execute(statement, parameters)  # Core: no ORM work needed
     for key, stored, ran_at in rows:
         demo = by_hash[key]
-        if found[demo.index] is None:
-            outcome = RunOutcome.model_validate(stored)
-            found[demo.index] = demo_result(question, demo, outcome, cached=True, ran_at=ran_at)
+        if found[demo.index] is not None:
+            continue
+        # A row that breaks the bounds (forged, or written by an older version) is passed
+        # over as if it were not there: the page shows an older row or "not run yet".
+        if (outcome := checked(stored)) is None:
+            logger.warning(
+                "ignored an invalid cached run of question %d demo %d", question.number, demo.index
+            )
+            continue
+        found[demo.index] = demo_result(question, demo, outcome, cached=True, ran_at=ran_at)
     return found
 
 
@@ -119,10 +129,18 @@ def run_live(
     """Run a demo on a worker now; keep a deterministic outcome in the cache."""
     outcome = pool.run(demo.code, demo.devices, on_output)
     ran_at = utc_now()
-    # Only a finished run is deterministic: a timeout or crash is worth retrying.
-    if outcome.status in FINISHED and outcome.tf_version and outcome.device_kind:
+    # Only a finished run is deterministic: a timeout or crash is worth retrying. One the
+    # cache could not read back is not kept, nor shown.
+    if (valid := checked(outcome)) is None:
+        logger.warning(
+            "a worker reported an invalid result for question %d demo %d",
+            question.number,
+            demo.index,
+        )
+        outcome = RunOutcome(status="crashed", message="The worker reported an invalid result.")
+    elif outcome.status in FINISHED and outcome.tf_version and outcome.device_kind:
         with database.writing() as session:
-            _store(session, demo, outcome, ran_at)
+            _store(session, demo, valid, ran_at)
     return demo_result(question, demo, outcome, cached=False, ran_at=ran_at)
 
 

@@ -9,10 +9,15 @@ import ast
 import traceback
 from typing import Any
 
-from app.demos.protocol import SnippetError
+from app.demos.protocol import (
+    MAX_ERROR_MESSAGE_CHARS,
+    MAX_ERROR_TYPE_CHARS,
+    MAX_TRACEBACK_CHARS,
+    MAX_VALUE_CHARS,
+    SnippetError,
+)
 
 SNIPPET_FILE = "<demo>"
-MAX_VALUE_CHARS = 10_000
 
 
 def compile_snippet(code: str) -> tuple[Any, Any]:
@@ -35,9 +40,9 @@ def format_error(error: BaseException) -> SnippetError:
     text = "".join(summary.format())
     message = str(error).strip().splitlines()
     return SnippetError(
-        type=type(error).__name__,
-        message=message[0][:2000] if message else "",
-        traceback=text[-20_000:],
+        type=type(error).__name__[:MAX_ERROR_TYPE_CHARS],
+        message=message[0][:MAX_ERROR_MESSAGE_CHARS] if message else "",
+        traceback=text[-MAX_TRACEBACK_CHARS:],
     )
 
 

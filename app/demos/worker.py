@@ -30,10 +30,21 @@ from collections import OrderedDict
 from typing import Any, TextIO
 
 from app.demos.capture import HOLD_S, CapturedStream, Channel, OutputBudget, RunOutput, text_stream
-from app.demos.protocol import Done, Hello, Message, Ping, Pong, Run, Stop, Stream, parse_request
+from app.demos.protocol import (
+    MAX_TENSORS,
+    Done,
+    Hello,
+    Message,
+    Ping,
+    Pong,
+    Run,
+    Stop,
+    Stream,
+    TensorInfo,
+    parse_request,
+)
 from app.demos.snippet import SNIPPET_FILE, compile_snippet, format_error, safe_repr
 
-MAX_TENSORS = 20
 COMPILED_SNIPPETS = 64
 # How long the end of a run waits for a process it left behind to close the output pipes.
 PIPE_GRACE_S = 2.0
@@ -314,7 +325,7 @@ class Worker:
             self.tf = tf
         return self.tf
 
-    def _tensors(self, namespace: dict[str, Any], value: Any = None) -> list[dict[str, Any]]:
+    def _tensors(self, namespace: dict[str, Any], value: Any = None) -> list[TensorInfo]:
         """Describe the tensors a snippet left behind: dtype, shape and device."""
         tf = self.tf or sys.modules.get("tensorflow")  # a snippet may import it itself
         if tf is None or not hasattr(tf, "Tensor"):
@@ -325,16 +336,17 @@ class Worker:
         found = []
         for name, obj in items:
             if isinstance(obj, tf.Tensor | tf.Variable) and hasattr(obj, "device"):
+                # One the report cannot describe (a name past its bound) is left out.
                 with contextlib.suppress(Exception):
                     found.append(
-                        {
-                            "name": name,
-                            "dtype": obj.dtype.name,
-                            "shape": [d if d is not None else -1 for d in obj.shape.as_list()]
+                        TensorInfo(
+                            name=name,
+                            dtype=obj.dtype.name,
+                            shape=[d if d is not None else -1 for d in obj.shape.as_list()]
                             if obj.shape.rank is not None
                             else None,
-                            "device": obj.device,
-                        }
+                            device=obj.device,
+                        )
                     )
             if len(found) >= MAX_TENSORS:
                 break

@@ -19,8 +19,9 @@ from fastapi.templating import Jinja2Templates
 from app.db import Database
 from app.demos.protocol import DemoRunner, PoolBusy
 from app.demos.runs import DemoResult, count_live_run, find_cached, run_live
+from app.ratelimit import InFlight, Slot
 from app.schema import Demo, Question
-from app.web.csrf import csrf_token, require_csrf
+from app.web.csrf import CSRF_KEY, csrf_token, require_csrf
 from app.web.deps import (
     BankDep,
     DatabaseDep,
@@ -39,22 +40,44 @@ router = APIRouter()
 ERRORS = documented(404, 413, 422, 429, 503)
 
 
+IN_FLIGHT = (
+    "You already have {cap} live demo runs in progress; wait for one to finish"
+    " (cached results stay open)."
+)
+
+
 def live(
     request: Request, pool: DemoRunner, database: Database, question: Question, demo: Demo
 ) -> DemoResult:
     """Run a demo live; a rate limit (429) or a full queue (503) raises, no workers is 503."""
-    limit_live_runs(request, database)
-    result = run_live(pool, database, question, demo)
+    with limit_live_runs(request, database):
+        result = run_live(pool, database, question, demo)
     if result.status == "unavailable":
         raise HTTPException(503, detail=result.message or "Live demos are unavailable.")
     return result
 
 
-def limit_live_runs(request: Request, database: Database) -> None:
-    """Count a live run for this browser and address; raise RateLimited when over."""
-    # The CSRF token is a stable random id per browser session.
-    browser, address = csrf_token(request), client_address(request)
-    count_live_run(database, request.app.state.settings, browser, address)
+def limit_live_runs(request: Request, database: Database) -> Slot:
+    """Take one of the client's in-flight slots and count the run; raise RateLimited when over.
+
+    The per-minute counts are per browser and address, but a client without cookies is a
+    new browser on every request, and runs are long: the slot, held until the run ends,
+    caps how many workers one client keeps busy at once. A client is the browser session
+    it came back with, else its address: a class behind one NAT is many browsers, each
+    with its own share, while a client that drops its cookie shares one with its address.
+    """
+    address = client_address(request)
+    returning = request.session.get(CSRF_KEY)  # read before csrf_token() makes a new one
+    client = f"browser {returning}" if isinstance(returning, str) else f"address {address}"
+    slots: InFlight = request.app.state.demo_slots
+    slot = slots.take(client, IN_FLIGHT)  # first: a refused run is not counted per minute
+    try:
+        # The CSRF token is a stable random id per browser session.
+        count_live_run(database, request.app.state.settings, csrf_token(request), address)
+    except BaseException:
+        slot.release()
+        raise
+    return slot
 
 
 @router.get(
@@ -101,7 +124,7 @@ def stream_demo(
     Events: `output` (`{"stream": "stdout"|"stderr", "text": ...}`) as the snippet prints,
     then one `result` (the same object as the non-streaming endpoint), or `busy`.
     """
-    limit_live_runs(request, database)
+    slot = limit_live_runs(request, database)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
     def produce() -> None:
@@ -119,9 +142,14 @@ def stream_demo(
         except PoolBusy as error:
             events.put(("busy", {"detail": str(error), "retry_after": error.retry_after}))
         finally:
+            slot.release()  # the run is over, whether or not anyone still reads the stream
             events.put(None)
 
-    threading.Thread(target=produce, daemon=True, name="demo-stream").start()
+    try:
+        threading.Thread(target=produce, daemon=True, name="demo-stream").start()
+    except BaseException:
+        slot.release()
+        raise
 
     def sse() -> Iterator[str]:
         yield ": running\n\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -27,7 +27,7 @@ from app.models import Attempt, Learner
 from app.review_queue import queue_size
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import BankDep, PoolDep, QuestionDep, ReadSession
+from app.web.deps import BankDep, PoolDep, QuestionDep, ReadSession, RowId
 from app.web.errors import INSTRUCTOR_API_ERRORS
 from app.web.pages import render
 
@@ -37,7 +37,6 @@ router = APIRouter(
 )
 PAGE_SIZE = 50
 TOP = 2  # missed key points and misconceptions shown per question on the overview
-MAX_ID = 2**63 - 1  # larger ids cannot be stored, so they cannot exist
 SortParam = Annotated[str, Query(max_length=20, description="name, total or q1, q2, ...")]
 OrderParam = Annotated[str | None, Query(max_length=20, description="asc or desc")]
 
@@ -103,7 +102,7 @@ def learner_detail(
     instructor: InstructorDep,
     bank: BankDep,
     session: ReadSession,
-    learner_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    learner_id: RowId,
 ) -> Response:
     """Show every attempt of one learner: answer, key points, auto and counted score."""
     learner = session.get(Learner, learner_id)

@@ -36,6 +36,9 @@ from app.web.pages import redirect, render, safe_next
 router = APIRouter(prefix="/instructor", dependencies=[Depends(require_csrf)])
 WRONG = "Wrong email or password."
 TOO_MANY = "Too many failed sign-ins. Try again in about {minutes} minute(s)."
+TOO_MANY_GUESSES = (
+    "Too many wrong passwords from this address. Try again in about {minutes} minute(s)."
+)
 READY = "Your instructor account is ready."
 CHANGED = "Password changed; your other sessions are signed out."
 Text = Annotated[str, Field(max_length=2000)]
@@ -47,10 +50,19 @@ def back_to(url: str | None) -> str:
 
 
 def login_buckets(settings: Settings, account: str, address: str) -> tuple[Bucket, Bucket]:
-    """Return the windows that count failed sign-ins per account and per address."""
+    """Return the windows that count failed password checks per account and address, and
+    per address across accounts.
+
+    Counted per (account, address), not per account: then failures from one client never
+    lock the real instructor out from another, while each client still gets only a few
+    guesses per account and, across accounts, a few more in all.
+    """
     window = timedelta(minutes=settings.login_window_minutes)
     return (
-        Bucket("login-account", account, settings.login_max_per_account, window),
+        # The address first: a key cut at 200 characters still names the client.
+        Bucket(
+            "login-account-address", f"{address} {account}", settings.login_max_per_account, window
+        ),
         Bucket("login-address", address, settings.login_max_per_address, window),
     )
 
@@ -218,18 +230,32 @@ def password_change(
     settings: SettingsDep,
     form: Annotated[PasswordForm, Form()],
 ) -> Response:
-    """Change the password; every other session of the account ends."""
+    """Change the password; guesses of the current one are limited like sign-ins.
+
+    A stolen session must not become an unlimited oracle for the password, so a wrong
+    current password counts in the same windows as a failed sign-in.
+    """
+    buckets = login_buckets(settings, instructor.email, client_address(request))
     try:
         with database.writing() as session:
+            check(session, *buckets, refusal=TOO_MANY_GUESSES, count=False)
             account = authenticate(session, instructor.email, form.current)
             if account is None:
-                raise InvalidText("The current password is wrong.")
-            if form.password != form.confirm:
-                raise InvalidText("The two new passwords differ.")
-            change_password(session, account, form.password)
-            token = start_session(session, account)
-    except InvalidText as error:
-        return render(
-            request, "instructor/password.html", 422, error=str(error), instructor=instructor
+                record(session, *buckets)  # committed: the refusal below must not undo it
+            elif form.password == form.confirm:
+                change_password(session, account, form.password)
+                forget(session, buckets[0])  # the owner: their earlier slips are forgiven
+                token = start_session(session, account)
+    except (InvalidText, RateLimited) as error:
+        status, message, headers = refusal(error)
+        response = render(
+            request, "instructor/password.html", status, error=message, instructor=instructor
         )
+        response.headers.update(headers)
+        return response
+    if account is None or form.password != form.confirm:
+        wrong = (
+            "The current password is wrong." if account is None else "The two new passwords differ."
+        )
+        return render(request, "instructor/password.html", 422, error=wrong, instructor=instructor)
     return signed_in(request, settings, token, "/instructor/", CHANGED)

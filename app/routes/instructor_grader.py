@@ -12,6 +12,7 @@ from app.agreement import MARGIN, Agreement
 from app.labels import agreement_report
 from app.questions import QuestionBank
 from app.regrade import regrade
+from app.text import whole_number
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, ReadSession, describe_range
@@ -68,9 +69,10 @@ def _chosen(bank: QuestionBank, raw: str) -> int | None:
     text = raw.strip()
     if not text:
         return None
-    if not text.isdigit() or int(text) not in bank.questions:
+    number = whole_number(text)
+    if number is None or number not in bank.questions:
         raise HTTPException(400, detail=f"There is no question {text}. {describe_range(bank)}")
-    return int(text)
+    return number
 
 
 @router.get("/instructor/regrade", include_in_schema=False)

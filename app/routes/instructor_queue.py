@@ -19,7 +19,7 @@ from app.schema import Question
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import BankDep, DatabaseDep, QuestionDep, ReadSession
+from app.web.deps import BankDep, DatabaseDep, QuestionDep, ReadSession, RowId, RowIdField
 from app.web.errors import INSTRUCTOR_API_ERRORS
 from app.web.forms import DecisionForm, Text
 from app.web.pages import chosen, get_or_404, redirect, render
@@ -34,7 +34,7 @@ MAX_GROUP_IDS = 2000
 class GroupForm(DecisionForm):
     """A decision for a group of similar answers: which answers, and the phrase they share."""
 
-    attempt: list[int] | None = Field(None, max_length=MAX_GROUP_IDS)
+    attempt: list[RowIdField] | None = Field(None, max_length=MAX_GROUP_IDS)
     phrase: Text = ""
 
 
@@ -81,7 +81,7 @@ def _decide(session: Session, attempt: Attempt, instructor_id: int, form: Decisi
 @router.post("/instructor/review/{attempt_id}", include_in_schema=False)
 def review_decision(
     request: Request,
-    attempt_id: int,
+    attempt_id: RowId,
     database: DatabaseDep,
     bank: BankDep,
     instructor: InstructorDep,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from app.policy import get_reveal_policy, parse_reveal_form, save_reveal_policy
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import BankDep, DatabaseDep, ReadSession
+from app.web.deps import BankDep, DatabaseDep, ReadSession, RowId
 from app.web.errors import INSTRUCTOR_API_ERRORS
 from app.web.forms import ScoreForm, Text
 from app.web.pages import chosen, get_or_404, redirect, render
@@ -82,7 +82,7 @@ def _attempt_page(
 @router.get("/instructor/attempts/{attempt_id}", include_in_schema=False)
 def attempt_review(
     request: Request,
-    attempt_id: int,
+    attempt_id: RowId,
     session: ReadSession,
     bank: BankDep,
     instructor: InstructorDep,
@@ -96,7 +96,7 @@ def attempt_review(
 @router.post("/instructor/attempts/{attempt_id}", include_in_schema=False)
 def attempt_override(
     request: Request,
-    attempt_id: int,
+    attempt_id: RowId,
     database: DatabaseDep,
     bank: BankDep,
     instructor: InstructorDep,
@@ -157,7 +157,7 @@ class OverrideOut(BaseModel):
     tags=["instructor"],
 )
 def api_override(
-    attempt_id: int, body: OverrideIn, database: DatabaseDep, instructor: InstructorDep
+    attempt_id: RowId, body: OverrideIn, database: DatabaseDep, instructor: InstructorDep
 ) -> OverrideOut:
     """Set an attempt's counted score in points; send the CSRF token in X-CSRF-Token."""
     try:
@@ -178,24 +178,30 @@ def api_override(
         raise HTTPException(422, detail=str(error)) from None
 
 
+ClaimsPage = Annotated[int, Query(ge=1, le=1_000_000, description="Page of pending claims.")]
+
+
 @router.get("/instructor/claims", include_in_schema=False)
-def claims(request: Request, session: ReadSession, instructor: InstructorDep) -> Response:
-    """List claims: pending ones first with the answer and key point, then recent decisions."""
-    pending, decided = claim_queue(session)
+def claims(
+    request: Request, session: ReadSession, instructor: InstructorDep, page: ClaimsPage = 1
+) -> Response:
+    """List claims: a page of pending ones with the answer and key point, then recent decisions."""
     return render(
-        request, "instructor/claims.html", instructor=instructor, pending=pending, decided=decided
+        request, "instructor/claims.html", instructor=instructor, queue=claim_queue(session, page)
     )
 
 
 @router.post("/instructor/claims/{claim_id}", include_in_schema=False)
 def claim_decision(
     request: Request,
-    claim_id: int,
+    claim_id: RowId,
     database: DatabaseDep,
     instructor: InstructorDep,
     form: Annotated[ClaimForm, Form()],
+    page: ClaimsPage = 1,
 ) -> Response:
     """Accept a claim (its key point's weight is added) or reject it with an optional note."""
+    back = "/instructor/claims" + (f"?page={page}" if page > 1 else "")
     try:
         pressed = chosen(form.decision, ("accept", "reject"), "Choose Accept or Reject.")
         accept = pressed == "accept"
@@ -205,20 +211,19 @@ def claim_decision(
             decide_claim(session, claim, instructor.id, accept, cleaned)
     except InvalidText as error:
         with database.reading() as session:
-            pending, decided = claim_queue(session)
+            queue = claim_queue(session, page)
         return render(
             request,
             "instructor/claims.html",
             422,
             instructor=instructor,
-            pending=pending,
-            decided=decided,
+            queue=queue,
             error=str(error),
             error_claim=claim_id,
             note=form.note,
         )
     verb = "accepted" if accept else "rejected"
-    return redirect(request, "/instructor/claims", f"Claim {verb}.")
+    return redirect(request, back, f"Claim {verb}.")
 
 
 @router.get("/instructor/settings", include_in_schema=False)

@@ -27,7 +27,7 @@ from app.models import Attempt, ChangeKind, Learner
 from app.overrides import score_history
 from app.policy import get_count_practice, get_reveal_policy
 from app.questions import QuestionBank
-from app.ratelimit import RateLimited
+from app.ratelimit import Bucket, RateLimited, check
 from app.reveals import attempt_view, has_seen_reference, record_reference_view
 from app.schema import Question
 from app.validation import InvalidText
@@ -41,6 +41,7 @@ from app.web.deps import (
     PoolDep,
     QuestionDep,
     ReadSession,
+    RowId,
     SettingsDep,
     client_address,
     session_cookie_invalid,
@@ -50,6 +51,8 @@ from app.web.pages import demos_for, redirect, render, safe_next
 from app.web.rendering import mark_answer, render_markdown
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)  # pages
+TOO_MANY_STARTS = "Too many sign-ins from this address; try again in {seconds} s."
+TOO_MANY_CLAIMS = "You are sending claims too quickly; try again in {seconds} s."
 
 
 @router.get("/", name="home")
@@ -77,27 +80,40 @@ def home(
 def start(
     request: Request,
     database: DatabaseDep,
+    settings: SettingsDep,
     name: Annotated[str, Form(max_length=1000)],
     email: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Sign a learner in by name, creating them on first visit."""
+    """Sign a learner in by name, creating them on first visit; limited per address."""
     current = request.session.get(LEARNER_KEY)
+    address = client_address(request)
+    by_address = Bucket("start-address", address, settings.start_limit_per_address)
+    problem: InvalidText | RateLimited | None = None
     try:
         with database.writing() as session:
-            learner, created = sign_in(session, name, email, current)
-            learner_id, display = learner.id, learner.display_name
-    except InvalidText as error:
-        return render(
+            check(session, by_address, refusal=TOO_MANY_STARTS)
+            try:
+                learner, created = sign_in(session, name, email, current)
+                learner_id, display = learner.id, learner.display_name
+            except InvalidText as error:
+                problem = error  # committed with its count: a name refused as taken is a guess
+    except RateLimited as error:
+        problem = error
+    if problem is not None:
+        status, message, headers = refusal(problem)
+        response = render(
             request,
             "quiz/start.html",
-            status=422,
-            error=str(error),
+            status=status,
+            error=message,
             name=name,
             email=email,
             next=safe_next(next),
             notice=None,
         )
+        response.headers.update(headers)
+        return response
     request.session[LEARNER_KEY] = learner_id
     greeting = f"Welcome, {display}!" if created else f"Welcome back, {display}."
     return redirect(request, safe_next(next), greeting)
@@ -211,7 +227,7 @@ def result_page(
     session: ReadSession,
     database: DatabaseDep,
     pool: PoolDep,
-    attempt_id: int,
+    attempt_id: RowId,
 ) -> Response:
     """Show one of the learner's own graded attempts, its reviews and, when due, the reference."""
     attempt = _own_attempt(session, learner, question, attempt_id)
@@ -227,12 +243,13 @@ def claim(
     bank: BankDep,
     learner: LearnerDep,
     database: DatabaseDep,
+    settings: SettingsDep,
     pool: PoolDep,
-    attempt_id: int,
+    attempt_id: RowId,
     point: Annotated[str, Form(max_length=64)],
     justification: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """Claim that the answer met a key point the grader marked as missed."""
+    """Claim that the answer met a key point the grader marked as missed; limited per minute."""
     here = f"/questions/{question.number}/attempts/{attempt_id}"
     try:
         with database.writing() as session:
@@ -240,23 +257,34 @@ def claim(
             policy = get_reveal_policy(session)
             if not policy.shows(attempts_at(session, attempt.learner_id, attempt.question_id)):
                 raise InvalidText("You can claim a key point once the reference answer is shown.")
+            # Every claim lands in the instructor's queue: a flood would bury the real ones.
+            by_learner = Bucket(
+                "claim-learner", str(attempt.learner_id), settings.claim_limit_per_learner
+            )
+            by_address = Bucket(
+                "claim-address", client_address(request), settings.claim_limit_per_address
+            )
+            check(session, by_learner, by_address, refusal=TOO_MANY_CLAIMS)
             submit_claim(session, attempt, point, justification)
     except NotClaimable:
         raise HTTPException(404, detail="That key point is not part of this attempt.") from None
-    except InvalidText as error:
+    except (InvalidText, RateLimited) as error:
+        status, message, headers = refusal(error)
         with database.reading() as session:
             attempt = _own_attempt(session, learner, question, attempt_id)
             context = _result(session, bank, question, attempt, pool, learner)
             _note_reveal(database, session, attempt, context)
-        return render(
+        response = render(
             request,
             "quiz/result.html",
-            status=422,
+            status=status,
             **context,
-            claim_error=str(error),
+            claim_error=message,
             claim_point=point,
             claim_text=justification,
         )
+        response.headers.update(headers)
+        return response
     return redirect(request, f"{here}#point-{point}", "Claim sent: your instructor will review it.")
 
 

@@ -14,7 +14,8 @@ from typing import Annotated, cast
 
 import anyio.to_thread
 from anyio import CancelScope, CapacityLimiter
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -28,6 +29,11 @@ from app.questions import QuestionBank
 from app.schema import Demo, Question
 
 LEARNER_KEY = "learner_id"
+# Ids are 32-bit on PostgreSQL (SERIAL) and 64-bit on SQLite: a larger one cannot exist, and
+# passed on to the database it fails there (500) instead of finding nothing.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row's id.")]
+RowIdField = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]  # the same, in a body or form
 
 
 async def get_settings(request: Request) -> Settings:

@@ -64,6 +64,7 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         database_url=fresh_database_url(),
         demo_limit_per_session=10_000,  # these tests run demos back to back
         demo_limit_per_address=10_000,
+        demo_in_flight_per_client=10,  # one test runs three demos at once from one client
         questions_dir=questions,
         secret_key="demo-test-secret-key-0123456789abcdef",
         demo_workers=1,

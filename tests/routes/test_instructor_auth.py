@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from app.instructors import create_setup_token
+from app.config import Settings
+from app.db import open_database
+from app.instructors import create_instructor, create_setup_token
 from app.models import Instructor, InstructorSession, utc_now
+from tests.databases import database_env
 from tests.factories import (
     INSTRUCTOR_EMAIL,
     INSTRUCTOR_PASSWORD,
+    TOKEN_RE,
     csrf,
     make_instructor,
     post_form,
     sign_in,
     start,
 )
+from tests.server import running_server
 
 # Routes reachable without an instructor session, by design.
 PUBLIC_INSTRUCTOR_ROUTES = {"/instructor/login", "/instructor/logout", "/instructor/setup"}
@@ -95,6 +102,55 @@ def test_failed_sign_ins_are_rate_limited_per_account(app: FastAPI, client: Test
     assert int(blocked.headers["retry-after"]) > 0
     with TestClient(client.app) as other:  # another browser, same account: still limited
         assert sign_in(other).status_code == 429
+
+
+def sign_in_from(url: str, address: str, password: str) -> httpx.Response:
+    """Sign in through the real server's form from a browser at ``address``."""
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(base_url=url, transport=transport, timeout=30) as browser:
+        found = TOKEN_RE.search(browser.get("/instructor/login").text)
+        assert found, "no CSRF token on the sign-in page"
+        data = {"email": INSTRUCTOR_EMAIL, "password": password, "csrf_token": found.group(1)}
+        return browser.post("/instructor/login", data=data)
+
+
+def test_failures_from_one_address_do_not_lock_the_instructor_out(tmp_path: Path) -> None:
+    env = database_env()
+    with running_server(tmp_path, env=env) as url:
+        settings = Settings(data_dir=tmp_path, database_url=env.get("TFQUIZ_DATABASE_URL"))
+        database = open_database(settings)
+        try:
+            with database.writing() as session:
+                create_instructor(session, INSTRUCTOR_EMAIL, INSTRUCTOR_PASSWORD)
+        finally:
+            database.engine.dispose()
+        attacker, instructor = "127.0.0.2", "127.0.0.1"
+        for _ in range(5):
+            assert sign_in_from(url, attacker, "guess guess guess").status_code == 401
+        refused = sign_in_from(url, attacker, INSTRUCTOR_PASSWORD)
+        assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
+        signed = sign_in_from(url, instructor, INSTRUCTOR_PASSWORD)
+        assert signed.status_code == 303 and signed.headers["location"] == "/instructor/"
+
+
+def test_guesses_of_the_current_password_are_limited(app: FastAPI, client: TestClient) -> None:
+    make_instructor(app)
+    sign_in(client)
+    new = {"password": "a brand new secret", "confirm": "a brand new secret"}
+    for _ in range(5):
+        wrong = post_form(
+            client,
+            "/instructor/password",
+            {**new, "current": "guess guess"},
+            "/instructor/password",
+        )
+        assert wrong.status_code == 422 and "current password is wrong" in wrong.text
+    right = {**new, "current": INSTRUCTOR_PASSWORD}
+    refused = post_form(client, "/instructor/password", right, "/instructor/password")
+    assert refused.status_code == 429 and "Too many wrong passwords" in refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    with TestClient(client.app, client=("192.0.2.7", 50000)) as elsewhere:
+        assert sign_in(elsewhere).status_code == 303  # the password did not change
 
 
 def test_a_spoofed_forwarded_for_does_not_reset_the_address_limit(
@@ -206,3 +262,14 @@ def test_every_instructor_route_refuses_anonymous_and_learner_sessions(
             else:
                 assert response.status_code == 303, (method, path)
                 assert response.headers["location"].startswith("/instructor/login?next=")
+
+
+def test_an_email_that_grows_when_lowered_is_refused(app: FastAPI, client: TestClient) -> None:
+    with app.state.db.writing() as session:
+        token = create_setup_token(session, timedelta(minutes=5))
+    email = "\u0130" * 240 + "@example.org"  # 252 characters; lowered, "İ" becomes two
+    data = {"token": token, "email": email, "password": "a long password", "confirm": ""}
+    data["confirm"] = data["password"]
+    refused = post_form(client, "/instructor/setup", data, f"/instructor/setup?token={token}")
+    assert refused.status_code == 422 and "does not look valid" in refused.text
+    assert session_count(app) == 0

@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.claims import submit_claim
+from app.config import Settings
+from app.main import create_app
 from app.models import Attempt, Claim, ScoreChange
 from tests.factories import GOOD_Q3, answer_page, csrf, post_form, start
 
@@ -322,3 +325,41 @@ def test_learner_text_is_inert_on_review_and_claim_pages(
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page, url
         assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page, url
     assert "<script>alert" not in learner.get(result).text
+
+
+def test_claims_are_limited_per_learner(settings: Settings, session: Session) -> None:
+    limited = settings.model_copy(update={"claim_limit_per_learner": 2})
+    with TestClient(create_app(limited)) as browser:
+        start(browser, "Ada")
+        _, result = answer(browser)
+        sent = [
+            claim(browser, result, point, "I wrote it.")
+            for point in ("values-equal", "no-implicit-cast", "arange-int64")
+        ]
+    assert [response.status_code for response in sent] == [303, 303, 429]
+    assert "sending claims too quickly" in sent[2].text and "I wrote it." in sent[2].text
+    assert int(sent[2].headers["retry-after"]) >= 1
+    session.rollback()
+    assert len(session.scalars(select(Claim)).all()) == 2
+
+
+def test_the_claims_queue_is_paged(
+    app: FastAPI, instructor_client: TestClient, learner: TestClient
+) -> None:
+    attempts = [answer(learner, f"{PARTIAL_Q3} ({n})")[0] for n in range(17)]
+    with app.state.db.writing() as writer:  # 51 claims: three missed points per attempt
+        for attempt_id in attempts:
+            attempt = writer.get_one(Attempt, attempt_id)
+            for point in ("values-equal", "no-implicit-cast", "arange-int64"):
+                submit_claim(writer, attempt, point, f"Claim on {attempt_id}.")
+    first = instructor_client.get("/instructor/claims").text
+    assert "Waiting for a decision (51)" in first and "Page 1 of 2" in first
+    assert first.count('class="card claim"') == 50
+    assert '<a href="?page=2" rel="next">' in first and 'rel="prev"' not in first
+    second = instructor_client.get("/instructor/claims?page=2").text
+    assert second.count('class="card claim"') == 1 and "Page 2 of 2" in second
+    assert '<a href="?page=1" rel="prev">' in second and 'rel="next"' not in second
+    assert f"Claim on {attempts[-1]}." in second  # oldest first: the last one comes last
+    for bad in ("0", "-1", "x", str(2**64)):
+        refused = instructor_client.get(f"/instructor/claims?page={bad}")
+        assert refused.status_code == 422 and "page" in refused.text, bad
