@@ -123,7 +123,7 @@ def test_a_tensorflow_demo_runs_under_the_minimal_view(tmp_path: Path) -> None:
         pool.close()
     assert outcome.status == "ok", outcome
     assert outcome.value == "array([2, 4], dtype=int32)" and outcome.tf_version
-    assert [t["name"] for t in outcome.tensors] == ["x"]
+    assert [t.name for t in outcome.tensors] == ["x"]
 
 
 # Degraded mode (TFQUIZ_DEMO_SANDBOX=rlimits), in real processes run by other interpreters.
