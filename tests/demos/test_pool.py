@@ -83,6 +83,17 @@ def test_a_thread_left_running_retires_its_worker(pool: DemoPool) -> None:
     assert_next_run_works(pool)
 
 
+def test_a_run_that_leaves_files_in_tmp_retires_its_worker(pool: DemoPool) -> None:
+    if not str(pool.state["sandbox"]).startswith("bwrap"):
+        pytest.skip("only bwrap gives each worker a /tmp of its own")
+    restarts = pool.state["restarts"]
+    planted = "for folder in ('/tmp', '/dev/shm'):\n    open(folder + '/left', 'w').write('x')"
+    assert pool.run(planted).status == "ok"
+    assert pool.state["restarts"] == restarts + 1
+    look = "import os\nprint(os.path.exists('/tmp/left'), os.path.exists('/dev/shm/left'))"
+    assert pool.run(look).stdout == "False False\n"
+
+
 def test_a_full_queue_raises_busy_with_a_retry_delay(tmp_path: Path) -> None:
     busy_pool = started(plain_settings(tmp_path, demo_queue_size=0))
     try:
