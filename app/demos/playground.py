@@ -1,10 +1,11 @@
 """The instructor playground: check edited code, rate-limit and audit its runs, run it.
 
-Edited code runs on the same pool, in the same sandbox and under the same limits as every
-demo, and never reaches the demo cache: a question file stays the only source of what the
-cache shows learners. Every attempt leaves a ``PlaygroundRun`` row (written before the
-code runs, so even a run that takes the server down is on record) and an audit log line
-that names the code by its hash.
+Edited code runs in the same sandbox and under the same limits as every demo, but on a
+worker of its own that is killed after the run (``DemoPool.run_isolated``), and never
+reaches the demo cache: a question file stays the only source of what learners see.
+Every attempt leaves a ``PlaygroundRun`` row (written before the code runs, so even a run
+that takes the server down is on record) and an audit log line that names the code by
+its hash.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def run_edited(
     demo: Demo,
     code: str,
 ) -> PlaygroundResult:
-    """Run an instructor's edit of a demo on the pool.
+    """Run an instructor's edit of a demo on a worker of its own, never cached.
 
     Raises RateLimited or PoolBusy when it cannot run now, Refused when no worker runs.
     """
@@ -160,7 +161,7 @@ def run_edited(
         raise limited
     outcome = RunOutcome(status="crashed", message="The run ended without an outcome.")
     try:
-        outcome = pool.run(code, demo.devices)
+        outcome = pool.run_isolated(code, demo.devices)
     except PoolBusy:  # answered 503 with Retry-After by app.web.errors, like every demo
         outcome = RunOutcome(status="unavailable", message="Every demo worker is busy.")
         raise

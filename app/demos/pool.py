@@ -4,6 +4,10 @@ Workers (``app.demos.process``) are spawned as fresh interpreters (never forked)
 its own process group, and answer over a JSON-lines pipe (``app.demos.protocol``). A spare
 is started ahead so that replacing a worker that timed out, crashed, flooded its output or
 reached its run quota costs no wait.
+
+Untrusted code (the instructor playground) never runs on those workers: it gets a worker
+of its own, started ahead like the spare, killed after its one run and never put in the
+pool, so nothing it did to its process, threads or ``/tmp`` can reach a learner's run.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 from app.config import Settings
 from app.demos.process import WorkerProcess
@@ -20,10 +25,15 @@ from app.demos.protocol import FAILED, Observer, OnOutput, PoolBusy, RunOutcome
 from app.demos.sandbox import Containment, containment
 
 logger = logging.getLogger("tfquiz.demos")
+# Where a started worker goes: into service, the spare, or the one-run workers.
+Role = Literal["worker", "spare", "fresh"]
+# A one-run worker runs this, trusted, before it waits: TensorFlow's first op in a process
+# costs about 300 ms, which an instructor's run would otherwise pay (bench.playground).
+WARM_UP = "import tensorflow as tf\ntf.reduce_sum(tf.range(4) * 2).numpy()"
 
 
 class DemoPool:
-    """N warm workers behind a bounded queue, plus a spare started ahead."""
+    """N warm workers behind a bounded queue, a spare started ahead, and one-run workers."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -31,6 +41,10 @@ class DemoPool:
         self._idle: list[WorkerProcess] = []
         self._spares: list[WorkerProcess] = []
         self._starting = 0
+        self._fresh: list[WorkerProcess] = []  # warm, for one untrusted run each
+        self._fresh_starting = 0
+        self._fresh_waiting = 0
+        self._fresh_failures = 0  # starts that failed: a waiting run gives up on one
         self._busy = 0
         self._waiting = 0
         self._closed = False
@@ -56,8 +70,10 @@ class DemoPool:
             logger.error("%s", plan.refusal)
             return
         for _ in range(self.settings.demo_workers):
-            self._spawn(spare=False)
-        self._spawn(spare=True)
+            self._spawn("worker")
+        self._spawn("spare")
+        if self.settings.playground:  # its first run should not wait for TensorFlow either
+            self._spawn("fresh")
 
     @property
     def state(self) -> dict[str, Any]:
@@ -69,6 +85,7 @@ class DemoPool:
                 "waiting": self._waiting,
                 "starting": self._starting,
                 "spares": len(self._spares),
+                "fresh": len(self._fresh),
                 "restarts": self.restarts,
                 "ready": bool(self._idle or self._busy),
                 "sandbox": self.sandbox,
@@ -78,36 +95,56 @@ class DemoPool:
                 **{k: self.hello.get(k) for k in ("tf_version", "device_kind", "devices")},
             }
 
-    def _spawn(self, spare: bool) -> None:
+    def _spawn(self, role: Role) -> None:
         with self._lock:  # reentrant: callers may already hold it
             if self._closed:
                 return
-            self._starting += 1
-        threading.Thread(target=self._start_one, args=(spare,), daemon=True).start()
+            if role == "fresh":
+                self._fresh_starting += 1
+            else:
+                self._starting += 1
+        threading.Thread(target=self._start_one, args=(role,), daemon=True).start()
 
-    def _start_one(self, spare: bool) -> None:
+    def _started(self, role: Role) -> None:
+        """Count a start as over (caller holds the lock)."""
+        if role == "fresh":
+            self._fresh_starting -= 1
+        else:
+            self._starting -= 1
+
+    def _start_one(self, role: Role) -> None:
         worker: WorkerProcess | None = None
         try:
             worker = self._spawner.submit(WorkerProcess, self.settings).result()
             worker.wait_ready(self.settings.demo_start_timeout_s)
+            if role == "fresh" and worker.hello and worker.hello.tf_version:
+                self._warm_up(worker)
         except (OSError, RuntimeError) as error:
             if not self._closed:  # a worker still starting when the pool closes dies with it
                 logger.error("could not start a demo worker: %s", error)
             with self._lock:
-                self._starting -= 1
+                self._started(role)
+                self._fresh_failures += role == "fresh"
                 self.last_error = str(error)
                 self._lock.notify_all()
             return
         with self._lock:
-            self._starting -= 1
+            self._started(role)
             if self._closed:
                 worker.stop()
                 return
             self.hello = worker.hello.model_dump() if worker.hello else {}
             self.sandbox = worker.launch.mode
             self.last_error = None
-            (self._spares if spare else self._idle).append(worker)
+            {"worker": self._idle, "spare": self._spares, "fresh": self._fresh}[role].append(worker)
             self._lock.notify_all()
+
+    def _warm_up(self, worker: WorkerProcess) -> None:
+        """Run one TensorFlow op, so that the untrusted run does not pay TF's first-op cost."""
+        outcome = worker.run(WARM_UP, [], None)
+        if outcome.status != "ok":
+            worker.kill()
+            raise RuntimeError(f"a demo worker failed its warm-up run: {outcome.message}")
 
     def add_observer(self, observer: Observer) -> None:
         """Call ``observer`` after every run request: its outcome (None when busy), seconds."""
@@ -117,14 +154,75 @@ class DemoPool:
         self, code: str, devices: list[str] | None = None, on_output: OnOutput | None = None
     ) -> RunOutcome:
         """Run a snippet on the next free worker; raise PoolBusy when the queue is full."""
+        return self._observed(lambda: self._run(code, devices or [], on_output))
+
+    def run_isolated(
+        self, code: str, devices: list[str] | None = None, on_output: OnOutput | None = None
+    ) -> RunOutcome:
+        """Run untrusted code on a worker of its own, killed after it; PoolBusy when full.
+
+        Such code could patch its worker, leave a thread no one can list or plant files in
+        its ``/tmp``: on a worker that later served a question demo, that would reach
+        learners and the demo cache.
+        """
+        return self._observed(lambda: self._run_isolated(code, devices or [], on_output))
+
+    def _observed(self, run: Callable[[], RunOutcome]) -> RunOutcome:
+        """Run, then tell the observers how it went (None: refused as busy) and how long."""
         started = time.perf_counter()
         try:
-            outcome = self._run(code, devices or [], on_output)
+            outcome = run()
         except PoolBusy:
             self._notify(None, started)
             raise
         self._notify(outcome, started)
         return outcome
+
+    def _run_isolated(
+        self, code: str, devices: list[str], on_output: OnOutput | None
+    ) -> RunOutcome:
+        worker = self._acquire_fresh()
+        if worker is None:
+            message = "No demo worker is running" + (
+                f": {self.last_error}" if self.last_error else "."
+            )
+            return RunOutcome(status="unavailable", message=message)
+        try:
+            return worker.run(code, devices, on_output)
+        finally:
+            # Its process group, cgroup and /tmp go with it; it is in no list, so nothing
+            # can take it meanwhile, and the answer need not wait for the reaping.
+            threading.Thread(target=worker.kill, daemon=True, name="demo-kill").start()
+
+    def _acquire_fresh(self) -> WorkerProcess | None:
+        """Take a warm one-run worker and start the next; None when none can start."""
+        settings = self.settings
+        with self._lock:
+            if self._closed or self.containment is None or self.containment.refusal:
+                return None
+            if not self._fresh and self._fresh_waiting >= settings.demo_queue_size:
+                raise PoolBusy(retry_after=max(1, round(settings.demo_timeout_s / 4)))
+            self._fresh_waiting += 1
+            try:
+                deadline = time.monotonic() + settings.demo_queue_wait_s
+                while not self._fresh:
+                    if self._closed:
+                        return None
+                    if self._fresh_starting < self._fresh_waiting:
+                        self._spawn("fresh")  # one start per waiting run, no more
+                        continue
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise PoolBusy(retry_after=max(1, round(settings.demo_timeout_s / 4)))
+                    failures = self._fresh_failures
+                    self._lock.wait(timeout=min(remaining, 1.0))
+                    if not self._fresh and self._fresh_failures != failures:
+                        return None  # the start failed: say why rather than wait on
+                worker = self._fresh.pop()
+                self._spawn("fresh")  # the next run's, started now
+                return worker
+            finally:
+                self._fresh_waiting -= 1
 
     def _run(self, code: str, devices: list[str], on_output: OnOutput | None) -> RunOutcome:
         worker = self._acquire()
@@ -191,16 +289,16 @@ class DemoPool:
         """Move the warm spare into service and start a new spare (caller holds the lock)."""
         if self._spares:
             self._idle.append(self._spares.pop())
-            self._spawn(spare=True)
+            self._spawn("spare")
         else:
-            self._spawn(spare=False)
+            self._spawn("worker")
 
     def close(self) -> None:
         """Stop every worker."""
         with self._lock:
             self._closed = True
-            workers = self._idle + self._spares
-            self._idle, self._spares = [], []
+            workers = self._idle + self._spares + self._fresh
+            self._idle, self._spares, self._fresh = [], [], []
             self._lock.notify_all()
         for worker in workers:
             worker.stop()

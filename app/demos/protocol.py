@@ -271,3 +271,9 @@ class DemoRunner(Protocol):
     ) -> RunOutcome:
         """Run a snippet; raise PoolBusy when no worker frees up in time."""
         ...
+
+    def run_isolated(
+        self, code: str, devices: list[str] | None = None, on_output: OnOutput | None = None
+    ) -> RunOutcome:
+        """Run untrusted code on a worker no later run shares; raise PoolBusy when full."""
+        ...

@@ -52,6 +52,9 @@ PIPE_GRACE_S = 2.0
 DENIED_SYSCALLS = ("ptrace", "process_vm_readv", "process_vm_writev")
 SCMP_ACT_ALLOW = 0x7FFF0000  # <seccomp.h>
 DENY = 0x00050000 | errno.EPERM  # SCMP_ACT_ERRNO(EPERM)
+# The sandbox's own tmpfs folders: what a run leaves there could reach the next run.
+SCRATCH = ("/tmp", "/dev/shm")
+MAX_SCRATCH_ENTRIES = 1_000  # past this many, the folders count as changed unread
 
 
 class Worker:
@@ -69,6 +72,7 @@ class Worker:
         self.saved_fds = (os.dup(1), os.dup(2))  # where fds 1 and 2 lead between runs
         self.python_streams: tuple[TextIO, TextIO] = (sys.stdout, sys.stderr)
         self.workdir: str | None = None
+        self.scratch: frozenset[tuple[str, int, int, int]] | None = None  # as before run 1
         self.workdir_id: tuple[int, int, int] = (0, 0, 0)
         self.compiled: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
         self.stderr: CapturedStream | None = None  # the running snippet's
@@ -102,12 +106,18 @@ class Worker:
         run_id = request.run
         budget = OutputBudget(request.max_output)
         threads_before = set(threading.enumerate())
+        if self.sandboxed and self.scratch is None:
+            self.scratch = self._scratch()
         streams = self._capture(run_id, budget)
         outcome: dict[str, Any] = {"value": None, "error": None, "tensors": []}
         try:
             os.chdir(self._workdir())
+            # Temporary files (TensorFlow's autograph modules among them) go in the run
+            # folder, which is tidied, rather than in /tmp, which must stay as it was.
+            tempfile.tempdir = self.workdir
             outcome = self._execute(request.code, request.devices)
         finally:
+            tempfile.tempdir = None
             reap_leftovers()
             last_output = self._release(streams)
             os.chdir("/")
@@ -118,7 +128,8 @@ class Worker:
             run=run_id,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             truncated=budget.exceeded,
-            dirty=any(t.is_alive() for t in set(threading.enumerate()) - threads_before),
+            dirty=any(t.is_alive() for t in set(threading.enumerate()) - threads_before)
+            or (self.scratch is not None and self._scratch() != self.scratch),
             **outcome,
         )
         self.channel.send(*last_output, done)
@@ -152,6 +163,25 @@ class Worker:
                 return next(entries, None) is None
         except OSError:
             return False
+
+    def _scratch(self) -> frozenset[tuple[str, int, int, int]]:
+        """Describe every entry of /tmp and /dev/shm but the run folder, to tell a change.
+
+        Keras keeps its settings in /tmp/.keras, and a snippet may plant or fill files
+        anywhere there: a worker whose folders differ from before its first run is replaced.
+        """
+        found: set[tuple[str, int, int, int]] = set()
+        for top in SCRATCH:
+            for folder, folders, files in os.walk(top):
+                folders[:] = [f for f in folders if os.path.join(folder, f) != self.workdir]
+                for name in folders + files:
+                    path = os.path.join(folder, name)
+                    with contextlib.suppress(OSError):
+                        info = os.lstat(path)
+                        found.add((path, info.st_mode, info.st_size, info.st_mtime_ns))
+                if len(found) > MAX_SCRATCH_ENTRIES:
+                    return frozenset({("(too many)", 0, 0, 0)})
+        return frozenset(found)
 
     def _reset_globals(self) -> None:
         """Undo the global switch a snippet is likeliest to flip; recycling handles the rest."""

@@ -83,6 +83,17 @@ def test_a_thread_left_running_retires_its_worker(pool: DemoPool) -> None:
     assert_next_run_works(pool)
 
 
+def test_a_run_that_leaves_files_in_tmp_retires_its_worker(pool: DemoPool) -> None:
+    if not str(pool.state["sandbox"]).startswith("bwrap"):
+        pytest.skip("only bwrap gives each worker a /tmp of its own")
+    restarts = pool.state["restarts"]
+    planted = "for folder in ('/tmp', '/dev/shm'):\n    open(folder + '/left', 'w').write('x')"
+    assert pool.run(planted).status == "ok"
+    assert pool.state["restarts"] == restarts + 1
+    look = "import os\nprint(os.path.exists('/tmp/left'), os.path.exists('/dev/shm/left'))"
+    assert pool.run(look).stdout == "False False\n"
+
+
 def test_a_full_queue_raises_busy_with_a_retry_delay(tmp_path: Path) -> None:
     busy_pool = started(plain_settings(tmp_path, demo_queue_size=0))
     try:
@@ -141,3 +152,49 @@ def test_a_pool_without_workers_answers_unavailable(tmp_path: Path) -> None:
     outcome = off.run("print('never')")
     off.close()
     assert outcome.status == "unavailable" and "turned off" in (outcome.message or "")
+
+
+# Untrusted code that tries to outlive its run: a patched builtin, a thread that
+# threading.enumerate() does not list, writing into every later run, and planted files.
+PERSIST = """
+import _thread, builtins, os, time
+builtins.print = lambda *args, **kwargs: os.write(1, b"FORGED by print\\n")
+def forge():
+    while True:
+        time.sleep(0.02)
+        os.write(1, b"FORGED by a thread\\n")
+_thread.start_new_thread(forge, ())
+for folder in ("/tmp", "/dev/shm"):
+    with open(os.path.join(folder, "planted"), "w") as planted:
+        planted.write("FORGED")
+builtins.MARK = "planted"
+"""
+LOOK = """
+import builtins, os, time
+time.sleep(0.2)
+print("genuine", getattr(builtins, "MARK", None))
+print(sorted(os.listdir("/tmp")), sorted(os.listdir("/dev/shm")))
+"""
+
+
+def test_isolated_code_reaches_no_later_run(pool: DemoPool) -> None:
+    restarts = pool.state["restarts"]
+    assert pool.run_isolated(PERSIST).status == "ok"
+    later = pool.run(LOOK)
+    assert later.status == "ok" and "FORGED" not in later.stdout
+    assert later.stdout.startswith("genuine None\n") and "planted" not in later.stdout
+    again = pool.run_isolated(LOOK)  # not even the next untrusted run sees the last one's
+    assert "FORGED" not in again.stdout and "planted" not in again.stdout
+    assert pool.state["restarts"] == restarts  # the pool's own workers were never touched
+
+
+def test_isolated_runs_are_counted_like_any_other(tmp_path: Path) -> None:
+    observed = started(plain_settings(tmp_path, playground=True))
+    heard: list[str | None] = []
+    observed.add_observer(lambda outcome, _: heard.append(outcome and outcome.status))
+    try:
+        for _ in range(3):
+            assert observed.run_isolated("print('alive')").stdout == "alive\n"
+    finally:
+        observed.close()
+    assert heard == ["ok"] * 3

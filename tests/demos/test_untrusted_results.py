@@ -8,18 +8,26 @@ and a forged report is neither stored nor shown.
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
+from app.config import Settings
 from app.demos.pool import DemoPool
 from app.demos.protocol import Done, ProtocolError, RunOutcome, parse_reply
 from app.demos.runs import installed_tf_version, snippet_hash
+from app.demos.sandbox import bwrap_problem
+from app.main import create_app
 from app.models import DemoRun, utc_now
+from tests.databases import fresh_database_url, migrate
+from tests.demos.test_pool import LOOK, PERSIST
+from tests.factories import csrf, make_instructor, sign_in
 
 GOOD_TENSOR = {"name": "a", "dtype": "int32", "shape": [2], "device": "CPU:0"}
 GOOD_RESULT = RunOutcome(
@@ -120,3 +128,62 @@ def test_a_result_forged_out_of_bounds_is_never_the_result(pool: DemoPool) -> No
     # A worker that sends a malformed line is not trusted again: killed, its run not a success.
     assert outcome.status == "crashed" and outcome.value != "FORGED" and outcome.tensors == []
     assert pool.run("1 + 1").value == "2"  # its replacement serves the next run
+
+
+# Slow: edited code on a real TensorFlow worker in bwrap, then a learner's run of a demo.
+
+
+def looking_question() -> str:
+    """A question whose demo prints what a run before it may have left behind."""
+    rubric = '```yaml\nkey_points:\n  - id: any\n    text: Anything.\n    any_of: ["anything"]\n```'
+    return (
+        "---\nid: 7b2d4e6f-0000-4a1b-9c3d-abcdefabcdef\nnumber: 51\ntitle: Leftovers\n"
+        "topic: Testing\n---\n\n## Question\n\nWhat is left?\n\n## Reference answer\n\n"
+        f"Nothing.\n\n## Rubric\n\n{rubric}\n\n## Demo: Look around\n\n```python\n{LOOK}```\n"
+    )
+
+
+@pytest.mark.slow
+def test_edited_code_reaches_no_learner_nor_the_cache(tmp_path: Path) -> None:
+    problem = bwrap_problem(shutil.which("bwrap"))
+    if problem is not None:
+        pytest.skip(f"bwrap cannot run here: {problem}")
+    questions = tmp_path / "questions"
+    questions.mkdir()
+    (questions / "51-leftovers.md").write_text(looking_question())
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=fresh_database_url(),
+        questions_dir=questions,
+        demo_workers=1,
+        demo_sandbox="bwrap",
+        demo_timeout_s=20,
+        demo_queue_wait_s=60,  # the one-run worker may still be importing TensorFlow
+        playground=True,
+    )
+    migrate(settings)
+    app = create_app(settings)
+    make_instructor(app)
+    with TestClient(app) as client:
+        sign_in(client)
+        page = "/instructor/playground/51/1"
+        token = {"X-CSRF-Token": csrf(client, page)}
+        for code in (PERSIST, LOOK):  # the second: what the playground's own run shows
+            edited = client.post(
+                "/api/instructor/playground/51/1/run", json={"code": code}, headers=token
+            )
+            assert edited.status_code == 200 and edited.json()["status"] == "ok", edited.text
+        assert "FORGED" not in edited.json()["stdout"]
+        assert client.get("/api/questions/51/demos/1").status_code == 404  # nothing cached
+        with app.state.db.reading() as session:
+            assert session.scalar(select(func.count()).select_from(DemoRun)) == 0
+        for response in (
+            client.post("/api/questions/51/demos/1/run"),
+            client.get("/api/questions/51/demos/1"),
+        ):
+            shown = response.json()
+            assert response.status_code == 200 and shown["status"] == "ok", response.text
+            assert shown["stdout"].startswith("genuine None\n") and "FORGED" not in shown["stdout"]
+            assert "planted" not in shown["stdout"]
+        assert "FORGED" not in client.get("/questions/51").text
+    app.state.db.engine.dispose()

@@ -49,7 +49,13 @@ class RecordingPool:
         """Stop nothing."""
 
     def run(self, code: str, devices: list[str] | None = None, on_output: Any = None) -> RunOutcome:
-        """Record the code and answer as a worker would."""
+        """Refuse: edited code must never run on the workers that serve question demos."""
+        raise AssertionError("edited code ran on the shared pool")
+
+    def run_isolated(
+        self, code: str, devices: list[str] | None = None, on_output: Any = None
+    ) -> RunOutcome:
+        """Record the code and answer as a worker of its own would."""
         if self.busy:
             raise PoolBusy(retry_after=7)
         self.calls.append((code, devices or []))
