@@ -244,6 +244,19 @@ class DemoPool:
             observer(outcome, seconds)
 
     def _acquire(self) -> WorkerProcess | None:
+        """Take an idle worker that is still alive; one that died while idle is replaced.
+
+        A worker can die between runs (a raw thread a snippet left calls ``os._exit``) and
+        the run it would get must not pay for that.
+        """
+        dead: list[WorkerProcess] = []
+        try:
+            return self._take_idle(dead)
+        finally:
+            for worker in dead:
+                worker.kill()  # reaped off the lock
+
+    def _take_idle(self, dead: list[WorkerProcess]) -> WorkerProcess | None:
         settings = self.settings
         with self._lock:
             if not self._idle and self._waiting >= settings.demo_queue_size:
@@ -251,19 +264,25 @@ class DemoPool:
             self._waiting += 1
             try:
                 deadline = time.monotonic() + settings.demo_queue_wait_s
-                while not self._idle:
-                    if self._closed or not (self._busy or self._starting or self._spares):
-                        return None
-                    if self._spares and not self._busy and not self._starting:
+                while True:
+                    while not self._idle:
+                        if self._closed or not (self._busy or self._starting or self._spares):
+                            return None
+                        if self._spares and not self._busy and not self._starting:
+                            self._promote_spare()
+                            continue
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            raise PoolBusy(retry_after=max(1, round(settings.demo_timeout_s / 4)))
+                        self._lock.wait(timeout=min(remaining, 1.0))
+                    worker = self._idle.pop()
+                    if not worker.alive:
+                        dead.append(worker)
+                        self.restarts += 1
                         self._promote_spare()
                         continue
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise PoolBusy(retry_after=max(1, round(settings.demo_timeout_s / 4)))
-                    self._lock.wait(timeout=min(remaining, 1.0))
-                worker = self._idle.pop()
-                self._busy += 1
-                return worker
+                    self._busy += 1
+                    return worker
             finally:
                 self._waiting -= 1
 

@@ -198,3 +198,17 @@ def test_isolated_runs_are_counted_like_any_other(tmp_path: Path) -> None:
     finally:
         observed.close()
     assert heard == ["ok"] * 3
+
+
+def test_a_worker_that_dies_while_idle_is_replaced_before_the_next_run(pool: DemoPool) -> None:
+    # A raw thread (one threading.enumerate() does not list) ends the worker after its run.
+    code = (
+        "import _thread, os, time\n"
+        "_thread.start_new_thread(lambda: (time.sleep(0.5), os._exit(3)), ())"
+    )
+    left = pool.run(code)
+    assert left.status == "ok"
+    restarts = pool.state["restarts"]
+    time.sleep(1.5)  # the worker is idle in the pool, and dead
+    assert_next_run_works(pool)
+    assert pool.state["restarts"] == restarts + 1
