@@ -73,6 +73,15 @@ def _report(outcome: RunOutcome, item: Demo) -> bool:
 
 def verify(
     path: Annotated[Path | None, typer.Argument(help="Folder of question files.")] = None,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=5,
+            help="Run each demo this many times on the same worker, as a server reuses "
+            "its workers: a demo that only holds in a fresh process fails on stage.",
+        ),
+    ] = 1,
 ) -> None:
     """Run every demo and report, question by question, whether the answer key holds."""
     from app.demos.expectations import check_expectations
@@ -89,10 +98,10 @@ def verify(
         for question in bank.ordered():
             failures = []
             for item in question.demos:
-                outcome = pool.run(item.code, item.devices)
-                failures += [
-                    f"demo {item.index}: {f}" for f in check_expectations(outcome, item.expect)
-                ]
+                for turn in range(1, repeat + 1):
+                    outcome = pool.run(item.code, item.devices)
+                    which = f"demo {item.index}" + (f", run {turn}" if repeat > 1 else "")
+                    failures += [f"{which}: {f}" for f in check_expectations(outcome, item.expect)]
             mark = typer.style("FAIL", fg="red") if failures else typer.style("ok  ", fg="green")
             typer.echo(
                 f"{mark} Q{question.number:<3} {len(question.demos)} demo(s)  {question.title}"
