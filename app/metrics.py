@@ -40,7 +40,7 @@ FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"  # one label for every unknown path, so scanners add no series
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-WORKER_STATES = ("idle", "busy", "starting", "spares")
+WORKER_STATES = ("idle", "busy", "starting", "spares", "fresh")  # fresh: playground-only
 SYNC_INTERVAL_S = 5.0
 
 

@@ -107,7 +107,7 @@ def test_demo_runs_and_the_pool_are_reported(client: TestClient) -> None:
     text = scrape(client)
     assert sample(text, "tfquiz_demo_runs_total", status="unavailable") == 1
     assert sample(text, "tfquiz_demo_queue_length") == 0
-    for state in ("idle", "busy", "starting", "spares"):
+    for state in ("idle", "busy", "starting", "spares", "fresh"):
         assert f'tfquiz_demo_workers{{state="{state}"}} 0.0' in text
     assert "tfquiz_demo_worker_restarts_total 0.0" in text
 
