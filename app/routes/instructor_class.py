@@ -1,0 +1,72 @@
+"""Instructor pages for the class: who may start, the join code, the roster and merges."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from app.classes import get_class_settings, regenerate_join_code, save_class_mode, spoken
+from app.validation import InvalidText
+from app.web.auth import InstructorDep, require_instructor
+from app.web.csrf import require_csrf
+from app.web.deps import DatabaseDep, ReadSession
+from app.web.pages import redirect, render
+
+router = APIRouter(
+    dependencies=[Depends(require_instructor), Depends(require_csrf)], include_in_schema=False
+)
+ModeField = Annotated[str, Form(max_length=20)]
+
+
+@router.get("/instructor/class")
+def class_page(request: Request, instructor: InstructorDep, session: ReadSession) -> Response:
+    """Show the class mode with its join code, and the way to the roster and merges."""
+    chosen = get_class_settings(session)
+    code = spoken(chosen.join_code) if chosen.join_code else None
+    return render(request, "instructor/class.html", instructor=instructor, chosen=chosen, code=code)
+
+
+@router.post("/instructor/class")
+def class_save(
+    request: Request, instructor: InstructorDep, database: DatabaseDep, mode: ModeField = ""
+) -> Response:
+    """Store who may start: anyone, whoever has the join code, or the roster's learners."""
+    try:
+        with database.writing() as session:
+            chosen = save_class_mode(session, mode)
+    except InvalidText as error:
+        with database.reading() as session:
+            current = get_class_settings(session)
+        code = spoken(current.join_code) if current.join_code else None
+        return render(
+            request,
+            "instructor/class.html",
+            422,
+            instructor=instructor,
+            chosen=current,
+            code=code,
+            error=str(error),
+        )
+    said = {"open": "anyone may start", "code": "a class code", "roster": "the roster"}
+    return redirect(request, "/instructor/class", f"Class mode saved: {said[chosen.mode]}.")
+
+
+@router.post("/instructor/class/code")
+def code_regenerate(request: Request, database: DatabaseDep) -> Response:
+    """Replace the join code; the old one stops working at once."""
+    with database.writing() as session:
+        chosen = regenerate_join_code(session)
+    assert chosen.join_code is not None  # just made
+    return redirect(request, "/instructor/class", f"New class code: {spoken(chosen.join_code)}.")
+
+
+@router.get("/instructor/class/code")
+def code_projected(request: Request, instructor: InstructorDep, session: ReadSession) -> Response:
+    """Show the join code large, for a projector at the front of the class."""
+    chosen = get_class_settings(session)
+    code = spoken(chosen.join_code) if chosen.join_code else None
+    return render(
+        request, "instructor/class_code.html", instructor=instructor, chosen=chosen, code=code
+    )
