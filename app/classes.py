@@ -24,7 +24,7 @@ ClassMode = Literal["open", "code", "roster"]
 MODES: tuple[ClassMode, ...] = get_args(ClassMode)
 # Nine digits read aloud in three groups ("482 109 377"): about 30 bits, and a wrong code
 # counts against /start's limit per address (TFQUIZ_START_LIMIT_PER_ADDRESS), so at the
-# default of 100 a minute one address needs about ten thousand years to walk half of them.
+# default of 100 a minute one address needs 9.5 years to walk half of them (5 x 10^8).
 CODE_GROUPS, GROUP_DIGITS = 3, 3
 CODE_DIGITS = CODE_GROUPS * GROUP_DIGITS
 
