@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from app.classes import get_class_settings, regenerate_join_code, save_class_mode, spoken
+from app.roster import RosterPreview, decode_roster, import_roster, read_roster, roster
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
@@ -18,6 +19,7 @@ router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)], include_in_schema=False
 )
 ModeField = Annotated[str, Form(max_length=20)]
+MAX_CSV_CHARS = 500_000  # the body limit (TFQUIZ_MAX_BODY_BYTES) bounds it first by default
 
 
 @router.get("/instructor/class")
@@ -69,4 +71,47 @@ def code_projected(request: Request, instructor: InstructorDep, session: ReadSes
     code = spoken(chosen.join_code) if chosen.join_code else None
     return render(
         request, "instructor/class_code.html", instructor=instructor, chosen=chosen, code=code
+    )
+
+
+@router.get("/instructor/class/roster")
+def roster_page(request: Request, instructor: InstructorDep, session: ReadSession) -> Response:
+    """Show the roster as a printable list, and the form that imports a CSV of names."""
+    return render(
+        request,
+        "instructor/roster.html",
+        instructor=instructor,
+        roster=roster(session),
+        mode=get_class_settings(session).mode,
+    )
+
+
+@router.post("/instructor/class/roster")
+def roster_import(
+    request: Request,
+    instructor: InstructorDep,
+    database: DatabaseDep,
+    file: Annotated[UploadFile | None, File()] = None,
+    csv_text: Annotated[str, Form(max_length=MAX_CSV_CHARS)] = "",
+    action: Annotated[str, Form(max_length=20)] = "preview",
+) -> Response:
+    """Preview a roster CSV line by line; import it whole when asked and every line is good."""
+    uploaded = file.file.read() if file is not None and file.filename else b""
+    text, problems = decode_roster(uploaded) if uploaded else (csv_text, [])
+    # An import reads and writes in one transaction: no name can slip in between the check.
+    importing = action == "import"
+    with database.writing() if importing else database.reading() as session:
+        preview = RosterPreview(problems=problems) if text is None else read_roster(session, text)
+        if importing and preview.ok:
+            added = import_roster(session, preview)
+            return redirect(
+                request, "/instructor/class/roster", f"{added} learners added to the roster."
+            )
+    return render(
+        request,
+        "instructor/roster_preview.html",
+        200 if preview.ok else 422,
+        instructor=instructor,
+        preview=preview,
+        csv_text=text or "",
     )
