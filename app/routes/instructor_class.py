@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from app.classes import get_class_settings, regenerate_join_code, save_class_mode, spoken
+from app.merging import MergeRefused, merge_candidates, merge_learners
 from app.roster import RosterPreview, decode_roster, import_roster, read_roster, roster
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import DatabaseDep, ReadSession
+from app.web.deps import MAX_ROW_ID, DatabaseDep, ReadSession, RowIdField
 from app.web.pages import redirect, render
 
 router = APIRouter(
@@ -20,6 +22,18 @@ router = APIRouter(
 )
 ModeField = Annotated[str, Form(max_length=20)]
 MAX_CSV_CHARS = 500_000  # the body limit (TFQUIZ_MAX_BODY_BYTES) bounds it first by default
+
+
+class MergeForm(BaseModel):
+    """Which learner to merge away, into which, and whether this is the confirmation."""
+
+    merged: RowIdField
+    kept: RowIdField
+    action: str = Field(default="preview", max_length=20)
+
+    def ids(self) -> dict[str, int]:
+        """Return the two ids, for the form shown again."""
+        return {"merged": self.merged, "kept": self.kept}
 
 
 @router.get("/instructor/class")
@@ -115,3 +129,45 @@ def roster_import(
         preview=preview,
         csv_text=text or "",
     )
+
+
+@router.get("/instructor/class/merge")
+def merge_form(
+    request: Request,
+    instructor: InstructorDep,
+    merged: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    kept: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> Response:
+    """Ask which learner to merge into which (the ids the dashboard links to)."""
+    return render(request, "instructor/merge.html", instructor=instructor, merged=merged, kept=kept)
+
+
+@router.post("/instructor/class/merge")
+def merge_submit(
+    request: Request,
+    instructor: InstructorDep,
+    database: DatabaseDep,
+    form: Annotated[MergeForm, Form()],
+) -> Response:
+    """Show both learners to confirm, then merge: every attempt moves, in one transaction."""
+    confirm = form.action == "merge"
+    try:
+        with database.writing() if confirm else database.reading() as session:
+            if not confirm:
+                pair = merge_candidates(session, form.merged, form.kept)
+                return render(
+                    request, "instructor/merge.html", instructor=instructor, pair=pair, **form.ids()
+                )
+            done = merge_learners(session, form.merged, form.kept, instructor.id)
+    except MergeRefused as error:
+        return render(
+            request,
+            "instructor/merge.html",
+            422,
+            instructor=instructor,
+            error=str(error),
+            **form.ids(),
+        )
+    moved = f"{done.attempts_moved} attempt{'s' if done.attempts_moved != 1 else ''}"
+    message = f"“{done.merged_name}” merged into “{done.kept_name}”: {moved} moved."
+    return redirect(request, f"/instructor/learners/{done.kept_id}", message)
