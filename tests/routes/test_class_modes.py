@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -120,3 +121,29 @@ def test_the_class_mode_form_refuses_bad_input_and_forgery(
     assert 'value="open" checked' in instructor_client.get("/instructor/class").text
     anonymous = TestClient(app).get("/instructor/class", follow_redirects=False)
     assert anonymous.status_code in (303, 401)
+
+
+def test_the_start_page_shows_what_the_quiz_holds_in_every_mode(
+    app: FastAPI, instructor_client: TestClient
+) -> None:
+    bank = app.state.bank.ordered()
+    for mode in ("open", "code", "roster"):
+        set_mode(instructor_client, mode)
+        page = TestClient(app).get("/")
+        assert "What the quiz holds" in page.text and f"{len(bank)} questions" in page.text
+        for question in bank:
+            link = f'<a href="/questions/{question.number}">'
+            assert link in page.text and escape(question.topic) in page.text
+            assert f'<span class="title">{escape(question.title)}</span>' in page.text
+        assert page.text.index("What the quiz holds") < page.text.index('name="name"')
+    # Each one is open to read without a name, in the strictest mode too.
+    read = TestClient(app).get(f"/questions/{bank[0].number}")
+    assert read.status_code == 200 and bank[0].title in read.text
+
+
+def test_a_refused_start_still_shows_what_the_quiz_holds(
+    app: FastAPI, instructor_client: TestClient
+) -> None:
+    set_mode(instructor_client, "roster")
+    refused = start(TestClient(app), "Mallory")
+    assert refused.status_code == 422 and "What the quiz holds" in refused.text
