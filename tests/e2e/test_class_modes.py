@@ -74,12 +74,13 @@ def test_the_start_page_in_each_mode_passes_axe_and_fits(
     width = page.evaluate("document.documentElement.scrollWidth")
     limit = SIZES[size]["viewport"]["width"]
     assert width <= limit, (mode, size, width, page.evaluate(WIDE_ELEMENTS, limit))
-    if size == "desktop":  # the list and the form side by side, the form in view
+    if size == "desktop":  # the form and the list side by side, both in view
         listed, form = contents.bounding_box(), page.locator("form#start").bounding_box()
-        assert listed and form and listed["x"] + listed["width"] <= form["x"]
-    else:  # stacked: a link leads past the list to the form
-        page.get_by_role("link", name="Start or continue").click()
-        expect(page.get_by_label("Your name")).to_be_in_viewport()
+        assert listed and form and form["x"] + form["width"] <= listed["x"]
+        expect(contents).to_be_in_viewport()
+    else:  # stacked, the form first: a link above it leads down to the list
+        page.get_by_role("link", name="See what the quiz holds").click()
+        expect(contents.get_by_role("heading")).to_be_in_viewport()
     # A question opens to read without a name.
     contents.get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
