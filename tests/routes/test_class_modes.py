@@ -8,7 +8,17 @@ from html import escape
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.factories import GOOD_Q3, answer_api, count_learners, post_form, start
+from app.config import Settings
+from app.main import create_app
+from tests.factories import (
+    GOOD_Q3,
+    answer_api,
+    count_learners,
+    make_instructor,
+    post_form,
+    sign_in,
+    start,
+)
 
 CODE_RE = re.compile(r'<p class="join-code">([\d ]+)</p>')
 
@@ -148,3 +158,21 @@ def test_a_refused_start_still_shows_what_the_quiz_holds(
     set_mode(instructor_client, "roster")
     refused = start(TestClient(app), "Mallory")
     assert refused.status_code == 422 and "What the quiz holds" in refused.text
+
+
+def test_guessing_the_class_code_is_limited_per_address(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"start_limit_per_address": 3}))
+    try:
+        with TestClient(app) as instructor:
+            make_instructor(app)
+            sign_in(instructor)
+            code = set_mode(instructor, "code")
+            assert code is not None
+            guesser = TestClient(app)
+            for guess in ("000000001", "000000002", "000000003"):
+                assert join(guesser, "Mallory", guess).status_code == 422
+            limited = join(guesser, "Mallory", code)  # even the right code, once limited
+            assert limited.status_code == 429 and "Too many sign-ins" in limited.text
+            assert learners(app) == 0
+    finally:
+        app.state.db.engine.dispose()
