@@ -40,6 +40,11 @@ class ClassSettings:
     mode: ClassMode = "open"
     join_code: str | None = None
 
+    @property
+    def shown_code(self) -> str | None:
+        """Return the join code as it is read aloud and shown, if there is one."""
+        return spoken(self.join_code) if self.join_code else None
+
 
 def get_class_settings(session: Session) -> ClassSettings:
     """Return the stored class mode, or open (anyone may start) when none is stored."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.classes import get_class_settings, regenerate_join_code, save_class_mode, spoken
+from app.classes import get_class_settings, regenerate_join_code, save_class_mode
 from app.merging import MergeRefused, merge_candidates, merge_learners
 from app.roster import RosterPreview, decode_roster, import_roster, read_roster, roster
 from app.validation import InvalidText
@@ -40,8 +40,7 @@ class MergeForm(BaseModel):
 def class_page(request: Request, instructor: InstructorDep, session: ReadSession) -> Response:
     """Show the class mode with its join code, and the way to the roster and merges."""
     chosen = get_class_settings(session)
-    code = spoken(chosen.join_code) if chosen.join_code else None
-    return render(request, "instructor/class.html", instructor=instructor, chosen=chosen, code=code)
+    return render(request, "instructor/class.html", instructor=instructor, chosen=chosen)
 
 
 @router.post("/instructor/class")
@@ -55,14 +54,12 @@ def class_save(
     except InvalidText as error:
         with database.reading() as session:
             current = get_class_settings(session)
-        code = spoken(current.join_code) if current.join_code else None
         return render(
             request,
             "instructor/class.html",
             422,
             instructor=instructor,
             chosen=current,
-            code=code,
             error=str(error),
         )
     said = {"open": "anyone may start", "code": "a class code", "roster": "the roster"}
@@ -74,18 +71,14 @@ def code_regenerate(request: Request, database: DatabaseDep) -> Response:
     """Replace the join code; the old one stops working at once."""
     with database.writing() as session:
         chosen = regenerate_join_code(session)
-    assert chosen.join_code is not None  # just made
-    return redirect(request, "/instructor/class", f"New class code: {spoken(chosen.join_code)}.")
+    return redirect(request, "/instructor/class", f"New class code: {chosen.shown_code}.")
 
 
 @router.get("/instructor/class/code")
 def code_projected(request: Request, instructor: InstructorDep, session: ReadSession) -> Response:
     """Show the join code large, for a projector at the front of the class."""
     chosen = get_class_settings(session)
-    code = spoken(chosen.join_code) if chosen.join_code else None
-    return render(
-        request, "instructor/class_code.html", instructor=instructor, chosen=chosen, code=code
-    )
+    return render(request, "instructor/class_code.html", instructor=instructor, chosen=chosen)
 
 
 @router.get("/instructor/class/roster")
@@ -118,9 +111,8 @@ def roster_import(
         preview = RosterPreview(problems=problems) if text is None else read_roster(session, text)
         if importing and preview.ok:
             added = import_roster(session, preview)
-            return redirect(
-                request, "/instructor/class/roster", f"{added} learners added to the roster."
-            )
+            added_text = f"{added} learner{'s' if added != 1 else ''} added to the roster."
+            return redirect(request, "/instructor/class/roster", added_text)
     return render(
         request,
         "instructor/roster_preview.html",

@@ -141,3 +141,19 @@ def test_roster_mode_refuses_outsiders_and_lets_listed_learners_in(
 def test_an_empty_file_is_refused(instructor_client: TestClient) -> None:
     refused = paste(instructor_client, "\n\n", action="import")
     assert refused.status_code == 422 and "The file holds no names" in refused.text
+
+
+def test_a_line_the_csv_reader_refuses_is_named(
+    app: FastAPI, instructor_client: TestClient
+) -> None:
+    text = "Ada Lovelace\n" + "x" * 140_000 + "\nAlan Turing\n"  # past csv's cell limit
+    refused = paste(instructor_client, text, action="import")
+    assert refused.status_code == 422
+    assert "line 2: this line cannot be read as CSV" in refused.text
+    assert learners(app) == 0
+
+
+def test_one_learner_is_counted_as_one(app: FastAPI, instructor_client: TestClient) -> None:
+    paste(instructor_client, "Ada Lovelace\n", action="import")
+    page = instructor_client.get("/instructor/class/roster")
+    assert "1 learner added to the roster." in page.text
