@@ -163,3 +163,20 @@ def test_every_table_that_names_a_learner_has_a_merge_rule() -> None:
         if isinstance(key, ForeignKey) and key.column.table.name == "learner"
     }
     assert naming - (MOVED | DROPPED | KEPT) == set(), "decide in app/merging.py"
+
+
+def test_a_merged_learners_browser_is_never_taken_for_a_new_learner(
+    app: FastAPI, instructor_client: TestClient
+) -> None:
+    start(TestClient(app), "Ada Lovelace")
+    second_record = TestClient(app)
+    start(second_record, "Ada L")  # the highest id: the one SQLite would hand out again
+    answer_page(second_record, 3, GOOD_Q3)
+    merged, kept = learner_id(app, "Ada L"), learner_id(app, "Ada Lovelace")
+    form = {"merged": str(merged), "kept": str(kept), "action": "merge"}
+    assert post_form(instructor_client, MERGE, form, MERGE).status_code == 303
+    newcomer = TestClient(app)
+    start(newcomer, "Mallory")
+    assert learner_id(app, "Mallory") != merged
+    home = second_record.get("/")
+    assert "Mallory" not in home.text and 'name="name"' in home.text  # asked to start again

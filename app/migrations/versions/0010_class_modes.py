@@ -3,6 +3,11 @@
 The class mode and its join code are a ``quiz_setting`` row (``class-mode``); the roster
 lists the learners an instructor imported, and ``learner_merge`` records each merge.
 
+A merge is the first thing that deletes a learner. SQLite hands the highest deleted rowid
+out again, and a learner's browser holds their id: the merged learner's browser would be
+taken for the next new learner. ``learner`` is rebuilt with AUTOINCREMENT there, which never
+reuses an id (PostgreSQL's sequences never do).
+
 Revision ID: 0010_class_modes
 Revises: 0009
 Create Date: 2026-12-03 09:30:00.000000
@@ -22,6 +27,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply this revision."""
+    if op.get_bind().dialect.name == 'sqlite':
+        _rebuild_learner(autoincrement=True)
     op.create_table('roster_entry',
     sa.Column('learner_id', sa.Integer(), nullable=False),
     sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
@@ -50,3 +57,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_learner_merge_kept_id')
     op.drop_table('learner_merge')
     op.drop_table('roster_entry')
+    if op.get_bind().dialect.name == 'sqlite':
+        _rebuild_learner(autoincrement=False)
+
+
+def _rebuild_learner(autoincrement: bool) -> None:
+    """Copy ``learner`` into a table made with or without SQLite's AUTOINCREMENT."""
+    with op.batch_alter_table(
+        'learner', recreate='always', table_kwargs={'sqlite_autoincrement': autoincrement}
+    ):
+        pass
