@@ -28,6 +28,7 @@ from app.routes import (
     health,
     instructor,
     instructor_auth,
+    instructor_class,
     instructor_grader,
     instructor_queue,
     instructor_reviews,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(instructor_reviews.router)
     app.include_router(instructor_queue.router)
     app.include_router(instructor_grader.router)
+    app.include_router(instructor_class.router)
     app.include_router(playground.router)
     app.mount("/static", static, name="static")
     return app

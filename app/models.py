@@ -307,3 +307,36 @@ class PlaygroundRun(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+# Class modes (app.classes) and merged learner records (app.merging).
+
+
+class RosterEntry(Base):
+    """A learner the instructor listed; in roster mode only listed learners may start."""
+
+    __tablename__ = "roster_entry"
+
+    learner_id: Mapped[int] = mapped_column(
+        ForeignKey("learner.id", ondelete="CASCADE"), primary_key=True
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class LearnerMerge(Base):
+    """One learner record merged into another: kept so the move can be explained later."""
+
+    __tablename__ = "learner_merge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The kept learner; null once that record is itself merged away or deleted.
+    kept_id: Mapped[int | None] = mapped_column(
+        ForeignKey("learner.id", ondelete="SET NULL"), index=True
+    )
+    merged_id: Mapped[int] = mapped_column(Integer)  # its row is gone: no foreign key
+    merged_name: Mapped[str] = mapped_column(String(80))
+    attempts_moved: Mapped[int] = mapped_column(Integer)
+    instructor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instructor.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

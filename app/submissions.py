@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.attempts import record_attempt
+from app.classes import check_may_start
 from app.config import Settings
 from app.db import Database
 from app.evidence import stored_result
@@ -110,6 +111,7 @@ def _learner(
 ) -> Learner:
     """Return the answering learner: named in the API (created when new), or by id."""
     if name is not None:
+        check_may_start(session, name, None)  # the API takes no join code: joining is a page
         return sign_in(session, name, email, learner_id)[0]
     found = get_learner(session, learner_id) if learner_id is not None else None
     if found is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import demos, exports, grading, instructors, serve
+from app.cli import demos, exports, grading, instructors, learners, serve
 
 cli = typer.Typer(help="tfquiz: a self-grading TensorFlow quiz.", no_args_is_help=True)
 instructor_cli = typer.Typer(help="Manage instructor accounts.", no_args_is_help=True)
@@ -23,6 +23,7 @@ for command in (
     demos.demo,
     demos.verify,
     exports.export,
+    learners.merge_learners,
 ):
     cli.command()(command)
 instructor_cli.command("add")(instructors.instructor_add)

@@ -19,6 +19,7 @@ from app.attempts import (
     progress_by_question,
 )
 from app.claims import NotClaimable, claims_for_attempt, submit_claim
+from app.classes import check_may_start, get_class_settings
 from app.db import Database
 from app.demos.protocol import DemoRunner
 from app.evidence import stored_result
@@ -69,7 +70,13 @@ def home(
         notice = None
         if session_cookie_invalid(request, settings):
             notice = "Your session was not valid or had expired; please enter your name again."
-        return render(request, "quiz/start.html", notice=notice, next=safe_next(next))
+        return render(
+            request,
+            "quiz/start.html",
+            notice=notice,
+            next=safe_next(next),
+            **start_page(session, bank),
+        )
     progress = progress_by_question(session, learner.id)
     rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
     answered = sum(1 for _, p in rows if p is not None)
@@ -81,8 +88,10 @@ def start(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
+    bank: BankDep,
     name: Annotated[str, Form(max_length=1000)],
     email: Annotated[str, Form(max_length=1000)] = "",
+    join_code: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Sign a learner in by name, creating them on first visit; limited per address."""
@@ -94,6 +103,7 @@ def start(
         with database.writing() as session:
             check(session, by_address, refusal=TOO_MANY_STARTS)
             try:
+                check_may_start(session, name, join_code)
                 learner, created = sign_in(session, name, email, current)
                 learner_id, display = learner.id, learner.display_name
             except InvalidText as error:
@@ -102,6 +112,8 @@ def start(
         problem = error
     if problem is not None:
         status, message, headers = refusal(problem)
+        with database.reading() as session:
+            page = start_page(session, bank)
         response = render(
             request,
             "quiz/start.html",
@@ -111,12 +123,19 @@ def start(
             email=email,
             next=safe_next(next),
             notice=None,
+            join_code=join_code,
+            **page,
         )
         response.headers.update(headers)
         return response
     request.session[LEARNER_KEY] = learner_id
     greeting = f"Welcome, {display}!" if created else f"Welcome back, {display}."
     return redirect(request, safe_next(next), greeting)
+
+
+def start_page(session: Session, bank: QuestionBank) -> dict[str, Any]:
+    """Gather what the start page shows beside its form: the class mode and the questions."""
+    return {"class_mode": get_class_settings(session).mode, "contents": bank.ordered()}
 
 
 @router.post("/leave", name="leave")
