@@ -169,18 +169,28 @@ class Worker:
 
         Keras keeps its settings in /tmp/.keras, and a snippet may plant or fill files
         anywhere there: a worker whose folders differ from before its first run is replaced.
+        Only the tmpfs itself counts: a project kept under /tmp has its Python and the
+        worker's code bound there read-only, on another device. Past the limit the answer
+        never equals another, so a flood of files always retires the worker.
         """
         found: set[tuple[str, int, int, int]] = set()
         for top in SCRATCH:
+            try:
+                device = os.lstat(top).st_dev
+            except OSError:
+                continue
             for folder, folders, files in os.walk(top):
-                folders[:] = [f for f in folders if os.path.join(folder, f) != self.workdir]
+                entries: set[str] = set()
                 for name in folders + files:
                     path = os.path.join(folder, name)
                     with contextlib.suppress(OSError):
                         info = os.lstat(path)
-                        found.add((path, info.st_mode, info.st_size, info.st_mtime_ns))
+                        if info.st_dev == device and path != self.workdir:
+                            entries.add(name)
+                            found.add((path, info.st_mode, info.st_size, info.st_mtime_ns))
+                folders[:] = [f for f in folders if f in entries]
                 if len(found) > MAX_SCRATCH_ENTRIES:
-                    return frozenset({("(too many)", 0, 0, 0)})
+                    return frozenset({("(too many)", 0, 0, time.monotonic_ns())})
         return frozenset(found)
 
     def _reset_globals(self) -> None:

@@ -94,6 +94,18 @@ def test_a_run_that_leaves_files_in_tmp_retires_its_worker(pool: DemoPool) -> No
     assert pool.run(look).stdout == "False False\n"
 
 
+def test_a_run_that_floods_tmp_with_files_retires_its_worker(pool: DemoPool) -> None:
+    if not str(pool.state["sandbox"]).startswith("bwrap"):
+        pytest.skip("only bwrap gives each worker a /tmp of its own")
+    restarts = pool.state["restarts"]
+    flood = (
+        "import os\nos.mkdir('/tmp/many')\nfor n in range(1500):\n    open(f'/tmp/many/{n}', 'w')"
+    )
+    assert pool.run(flood).status == "ok"
+    assert pool.state["restarts"] == restarts + 1  # past the count it reads, still a change
+    assert pool.run("import os\nprint(os.path.exists('/tmp/many'))").stdout == "False\n"
+
+
 def test_a_full_queue_raises_busy_with_a_retry_delay(tmp_path: Path) -> None:
     busy_pool = started(plain_settings(tmp_path, demo_queue_size=0))
     try:
