@@ -234,6 +234,19 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token /metrics requires; unset: only loopback clients may read it.",
     )
+    # LTI 1.3 (docs/lti.md): tfquiz as a tool that courses in an LMS launch.
+    lti_key_overlap_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 90,
+        description="How long /lti/jwks keeps serving a rotated-out tool key, for platforms "
+        "that cache it.",
+    )
+    lti_allow_http_loopback: bool = Field(
+        default=False,
+        description="Accept http:// platform URLs on this machine (127.0.0.1, localhost), "
+        "for a test platform; every other URL must be https://.",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -17,6 +17,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import Database, open_database
 from app.demos.pool import DemoPool
 from app.grading.language import warm as warm_grader
+from app.lti.keys import key_store
 from app.metrics import install_metrics
 from app.migrate import pending_revisions
 from app.points import TEMPLATE_FILTERS
@@ -31,6 +32,7 @@ from app.routes import (
     instructor_grader,
     instructor_queue,
     instructor_reviews,
+    lti,
     playground,
     quiz,
 )
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.error("question file skipped: %s", error)
     app.state.pool = DemoPool(settings)
     app.state.demo_slots = InFlight(settings.demo_in_flight_per_address)
+    app.state.lti_keys = key_store(settings)  # the key file is made on first use, not here
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     # Checking each template's file on every render costs a stat per template and page.
     app.state.templates.env.auto_reload = settings.reload_templates
@@ -123,5 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(instructor_queue.router)
     app.include_router(instructor_grader.router)
     app.include_router(playground.router)
+    app.include_router(lti.router)
+    app.include_router(lti.instructor_router)
     app.mount("/static", static, name="static")
     return app

@@ -307,3 +307,41 @@ class PlaygroundRun(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+# --- LTI 1.3 (app/lti/): the platforms (LMSs) that may launch tfquiz --------------------
+
+
+class LtiPlatform(Base):
+    """An LMS registered to launch tfquiz: its issuer, our client id there and its URLs."""
+
+    __tablename__ = "lti_platform"
+    # A platform may register the tool more than once (a client id each), never twice alike.
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_platform_client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    login_url: Mapped[str] = mapped_column(String(2000))  # the platform's OIDC auth endpoint
+    token_url: Mapped[str] = mapped_column(String(2000))  # OAuth2 tokens for AGS and NRPS
+    jwks_url: Mapped[str] = mapped_column(String(2000))  # the keys its id_tokens are signed with
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    deployments: Mapped[list[LtiDeployment]] = relationship(
+        back_populates="platform",
+        cascade="all, delete-orphan",
+        order_by="LtiDeployment.deployment_id",
+    )
+
+
+class LtiDeployment(Base):
+    """A deployment of the tool on a platform (a course or a whole site); launches name one."""
+
+    __tablename__ = "lti_deployment"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id", name="uq_lti_deployment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+
+    platform: Mapped[LtiPlatform] = relationship(back_populates="deployments")
