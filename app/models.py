@@ -345,3 +345,32 @@ class LtiDeployment(Base):
     deployment_id: Mapped[str] = mapped_column(String(255))
 
     platform: Mapped[LtiPlatform] = relationship(back_populates="deployments")
+
+
+class LtiLaunchValue(Base):
+    """What pylti1p3 keeps between the login and the launch (nonce, state), in the database,
+    so that a launch may reach another web process than its login; each row expires."""
+
+    __tablename__ = "lti_launch_value"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class LtiUser(Base):
+    """A person of a platform (its ``sub``), and the learner and instructor they sign in as."""
+
+    __tablename__ = "lti_user"
+    __table_args__ = (UniqueConstraint("platform_id", "sub", name="uq_lti_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(String(255))
+    learner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("learner.id", ondelete="SET NULL"), default=None, index=True
+    )
+    instructor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instructor.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -44,6 +44,11 @@ class ToolKey:
         pem: bytes = self.jwk.export_to_pem(private_key=True, password=None)
         return pem.decode("ascii")
 
+    def public_pem(self) -> str:
+        """Return the public key in PEM, which pylti1p3 takes the kid of its tokens from."""
+        pem: bytes = self.jwk.export_to_pem()
+        return pem.decode("ascii")
+
     def public_jwk(self) -> dict[str, Any]:
         """Return the public half as a JWK (kid, alg and use included)."""
         public: dict[str, Any] = json.loads(self.jwk.export_public())

@@ -1,22 +1,29 @@
-"""LTI 1.3: the tool's public key set, and the instructor page that registers platforms."""
+"""LTI 1.3: login initiation, launch and public key set; the instructor page for platforms."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from app.db import Database
+from app.instructors import start_session
+from app.lti.accounts import contact_email, display_name, instructor_for, learner_for
 from app.lti.keys import KeyStore
+from app.lti.launch import Launch, LaunchRefused, check_launch, consume, lti_request, start_login
 from app.lti.platforms import PlatformForm, add_platform, list_platforms, remove_platform
 from app.models import Instructor
+from app.questions import QuestionBank
 from app.validation import InvalidText
-from app.web.auth import InstructorDep, require_instructor
+from app.web.auth import InstructorDep, require_instructor, set_instructor_cookie
 from app.web.csrf import require_csrf
-from app.web.deps import DatabaseDep, ReadSession, RowId, SettingsDep
-from app.web.pages import redirect, render
+from app.web.deps import LEARNER_KEY, DatabaseDep, ReadSession, RowId, SettingsDep
+from app.web.errors import error_response
+from app.web.pages import FLASH_KEY, redirect, render
 
 # Platforms call these from their own servers or post forms across sites: no CSRF token.
 router = APIRouter(prefix="/lti", include_in_schema=False)
@@ -41,6 +48,79 @@ def jwks(request: Request) -> Response:
     return JSONResponse(
         keys_of(request).jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE_S}"}
     )
+
+
+async def _params(request: Request) -> dict[str, str]:
+    """Return a request's parameters, from its query and (for a POST) its form."""
+    params = dict(request.query_params)
+    if request.method == "POST":
+        form = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+def _wrap(request: Request, params: dict[str, str]) -> Any:
+    secure = request.url.scheme == "https"
+    return lti_request(params, dict(request.cookies), secure)
+
+
+@router.api_route("/login", methods=["GET", "POST"], name="lti_login")
+async def login(request: Request) -> Response:
+    """Start the OIDC login a platform initiates: redirect to its authentication endpoint."""
+    lti = _wrap(request, await _params(request))
+    launch_url = str(request.url_for("lti_launch"))
+    try:
+        return await run_in_threadpool(
+            start_login, request.app.state.db, keys_of(request), lti, launch_url
+        )
+    except LaunchRefused as refused:
+        return error_response(request, 400, f"The sign-in from your LMS was refused: {refused}")
+
+
+@router.post("/launch", name="lti_launch")
+async def launch(request: Request) -> Response:
+    """Check the platform's id_token and sign its user in; a bad one stores nothing."""
+    lti = _wrap(request, await _params(request))
+    try:
+        return await run_in_threadpool(_launch, request, lti)
+    except LaunchRefused as refused:
+        return error_response(request, 400, f"The launch from your LMS was refused: {refused}")
+
+
+def _launch(request: Request, lti: Any) -> Response:
+    """Validate (no lock held while the platform's keys are fetched), then sign in at once."""
+    database: Database = request.app.state.db
+    bank: QuestionBank = request.app.state.bank
+    checked, storage = check_launch(database, keys_of(request), lti)
+    with database.writing() as session:
+        consume(session, storage, checked)
+        name = display_name(checked.name, checked.given_name, checked.family_name, checked.sub)
+        email = contact_email(checked.email)
+        if checked.teaching:  # an instructor of the course, not a learner of the quiz
+            instructor = instructor_for(session, checked.platform_id, checked.sub, email)
+            token, shown = start_session(session, instructor), name
+        else:
+            learner = learner_for(session, checked.platform_id, checked.sub, name, email)
+            token, shown, learner_id = None, learner.display_name, learner.id
+    if token is None:
+        request.session[LEARNER_KEY] = learner_id
+    url, note = _destination(bank, checked)
+    request.session[FLASH_KEY] = f"Signed in from your LMS as {shown}.{note}"
+    response = RedirectResponse(url, status_code=303)
+    if token is not None:
+        set_instructor_cookie(response, token, request.app.state.settings)
+    return response
+
+
+def _destination(bank: QuestionBank, checked: Launch) -> tuple[str, str]:
+    """Return where the link goes (one question or the whole quiz) and a note about it."""
+    home = "/instructor/" if checked.teaching else "/"
+    if checked.question_id is None:
+        return home, ""
+    question = bank.by_id(checked.question_id)
+    if question is None:
+        return home, " The question this link opens is no longer in the quiz."
+    return f"{home}questions/{question.number}", ""
 
 
 class PlatformFields(BaseModel):
@@ -77,7 +157,12 @@ def _page(
         status=status,
         instructor=instructor,
         platforms=list_platforms(session),
-        tool={"jwks": f"{base}/lti/jwks"},
+        tool={
+            "login": f"{base}/lti/login",
+            "launch": f"{base}/lti/launch",
+            "jwks": f"{base}/lti/jwks",
+        },
+        links=[(q, f"{base}/lti/launch?question={q.id}") for q in request.app.state.bank.ordered()],
         key_id=keys_of(request).current().kid,
         form=extra.pop("form", PlatformFields()),
         **extra,

@@ -1,6 +1,7 @@
 """lti 1.3 platforms
 
-The LMSs registered to launch tfquiz as an LTI 1.3 tool, and their deployments.
+The LMSs registered to launch tfquiz as an LTI 1.3 tool and their deployments; what
+lasts from an OIDC login to its launch; the platforms' users and who they sign in as.
 
 Revision ID: 0010_lti
 Revises: 0009
@@ -42,9 +43,36 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('platform_id', 'deployment_id', name='uq_lti_deployment'),
     )
+    op.create_table(
+        'lti_launch_value',
+        sa.Column('key', sa.String(length=200), nullable=False),
+        sa.Column('value', sa.JSON(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('key'),
+    )
+    op.create_index('ix_lti_launch_value_expires_at', 'lti_launch_value', ['expires_at'])
+    op.create_table(
+        'lti_user',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('platform_id', sa.Integer(), nullable=False),
+        sa.Column('sub', sa.String(length=255), nullable=False),
+        sa.Column('learner_id', sa.Integer(), nullable=True),
+        sa.Column('instructor_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['platform_id'], ['lti_platform.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['learner_id'], ['learner.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['instructor_id'], ['instructor.id'], ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('platform_id', 'sub', name='uq_lti_user'),
+    )
+    op.create_index('ix_lti_user_learner_id', 'lti_user', ['learner_id'])
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index('ix_lti_user_learner_id', table_name='lti_user')
+    op.drop_table('lti_user')
+    op.drop_index('ix_lti_launch_value_expires_at', table_name='lti_launch_value')
+    op.drop_table('lti_launch_value')
     op.drop_table('lti_deployment')
     op.drop_table('lti_platform')
