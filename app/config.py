@@ -242,6 +242,18 @@ class Settings(BaseSettings):
         description="How long /lti/jwks keeps serving a rotated-out tool key, for platforms "
         "that cache it.",
     )
+    lti_send_interval_s: float = Field(
+        default=5, gt=0, le=3600, description="How often scores due are sent to LMSs."
+    )
+    lti_send_retry_s: float = Field(
+        default=30,
+        gt=0,
+        le=86_400,
+        description="Wait after a first failed send to an LMS; doubled after each failure.",
+    )
+    lti_send_max_tries: int = Field(
+        default=10, ge=1, le=100, description="Tries before a score shows as failed."
+    )
     lti_allow_http_loopback: bool = Field(
         default=False,
         description="Accept http:// platform URLs on this machine (127.0.0.1, localhost), "

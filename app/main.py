@@ -18,6 +18,7 @@ from app.db import Database, open_database
 from app.demos.pool import DemoPool
 from app.grading.language import warm as warm_grader
 from app.lti.keys import key_store
+from app.lti.sender import ScoreSender
 from app.metrics import install_metrics
 from app.migrate import pending_revisions
 from app.points import TEMPLATE_FILTERS
@@ -56,6 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError("The database schema is not up to date: run `tfquiz migrate`.")
     pool: DemoPool = app.state.pool
     pool.start()  # workers import TensorFlow in the background; serving starts at once
+    app.state.lti_sender.start()  # scores queued for LMSs go out beside serving
     # The grader's word list takes a fraction of a second to load: load it beside serving,
     # once the first pages are out (bench/web_start.py: loading it at once delayed the first
     # page by 200-300 ms), so that the first answer does not wait for it either.
@@ -66,6 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         warm_up.cancel()
+        app.state.lti_sender.close()
         pool.close()
         database.engine.dispose()
 
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pool = DemoPool(settings)
     app.state.demo_slots = InFlight(settings.demo_in_flight_per_address)
     app.state.lti_keys = key_store(settings)  # the key file is made on first use, not here
+    app.state.lti_sender = ScoreSender(app.state.db, app.state.bank, app.state.lti_keys, settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     # Checking each template's file on every render costs a stat per template and page.
     app.state.templates.env.auto_reload = settings.reload_templates

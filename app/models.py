@@ -374,3 +374,60 @@ class LtiUser(Base):
         ForeignKey("instructor.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class LtiLink(Base):
+    """A resource link in a course: where its launches go, and where its scores are sent."""
+
+    __tablename__ = "lti_link"
+    __table_args__ = (UniqueConstraint("platform_id", "resource_link_id", name="uq_lti_link"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    title: Mapped[str | None] = mapped_column(String(255), default=None)
+    question_id: Mapped[str | None] = mapped_column(String(36), default=None)  # None: the quiz
+    # "total": one score for the quiz (or the link's question); "per-question": a line item each.
+    grade_mode: Mapped[str] = mapped_column(String(16), default="total")
+    ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lineitems_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    lineitem_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class LtiLinkUser(Base):
+    """Who launched a link: their scores go to its line items."""
+
+    __tablename__ = "lti_link_user"
+
+    link_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_link.id", ondelete="CASCADE"), primary_key=True
+    )
+    lti_user_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class LtiScoreSend(Base):
+    """The outbox of scores for platforms: one row per score to send, then what was sent."""
+
+    __tablename__ = "lti_score_send"
+    # The sender's query: rows due, oldest first.
+    __table_args__ = (Index("ix_lti_score_send_due", "status", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("lti_link.id", ondelete="CASCADE"))
+    lti_user_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_user.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str | None] = mapped_column(String(36), default=None)  # None: the total
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    score_given: Mapped[float | None] = mapped_column(Float, default=None)
+    score_maximum: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

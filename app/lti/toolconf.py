@@ -63,9 +63,8 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
             return next((p for p in same_issuer if p.client_id == client_id), None)
         return same_issuer[0] if len(same_issuer) == 1 else None
 
-    def _registration(self, platform: KnownPlatform | None) -> Registration | None:
-        if platform is None:
-            return None
+    def registration(self, platform: KnownPlatform) -> Registration:
+        """Return the library's registration of a platform, signing with the tool's key."""
         return (
             Registration()
             .set_issuer(platform.issuer)
@@ -79,13 +78,15 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
 
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:
         """Find the registration of an issuer with one client id."""
-        return self._registration(self.platform(iss, None))  # type: ignore[return-value]
+        platform = self.platform(iss, None)
+        return self.registration(platform) if platform else None  # type: ignore[return-value]
 
     def find_registration_by_params(
         self, iss: str, client_id: str, *args: Any, **kwargs: Any
     ) -> Registration:
         """Find the registration of an issuer and client id (None when unknown)."""
-        return self._registration(self.platform(iss, client_id))  # type: ignore[return-value]
+        platform = self.platform(iss, client_id)
+        return self.registration(platform) if platform else None  # type: ignore[return-value]
 
     def find_deployment(self, iss: str, deployment_id: str) -> Deployment | None:
         """Find a deployment of an issuer with one client id."""

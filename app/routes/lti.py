@@ -15,6 +15,8 @@ from app.instructors import start_session
 from app.lti.accounts import contact_email, display_name, instructor_for, learner_for
 from app.lti.keys import KeyStore
 from app.lti.launch import Launch, LaunchRefused, check_launch, consume, lti_request, start_login
+from app.lti.links import join_link, list_links, remember_link, set_grade_mode
+from app.lti.outbox import recent_sends, retry_failed
 from app.lti.platforms import PlatformForm, add_platform, list_platforms, remove_platform
 from app.models import Instructor
 from app.questions import QuestionBank
@@ -102,6 +104,9 @@ def _launch(request: Request, lti: Any) -> Response:
         else:
             learner = learner_for(session, checked.platform_id, checked.sub, name, email)
             token, shown, learner_id = None, learner.display_name, learner.id
+        link = remember_link(session, checked.platform_id, checked.claims, checked.question_id)
+        if link is not None and not checked.teaching:
+            join_link(session, link, checked.platform_id, checked.sub)  # scores go to it
     if token is None:
         request.session[LEARNER_KEY] = learner_id
     url, note = _destination(bank, checked)
@@ -151,6 +156,7 @@ def _page(
 ) -> Response:
     """Render the platforms page, again with the typed form and its error after a refusal."""
     base = str(request.base_url).rstrip("/")
+    questions = request.app.state.bank.ordered()
     return render(
         request,
         "instructor/lti.html",
@@ -162,7 +168,10 @@ def _page(
             "launch": f"{base}/lti/launch",
             "jwks": f"{base}/lti/jwks",
         },
-        links=[(q, f"{base}/lti/launch?question={q.id}") for q in request.app.state.bank.ordered()],
+        course_links=list_links(session),
+        sends=recent_sends(session),
+        questions={str(q.id): q for q in questions},
+        targets=[(q, f"{base}/lti/launch?question={q.id}") for q in questions],
         key_id=keys_of(request).current().kid,
         form=extra.pop("form", PlatformFields()),
         **extra,
@@ -210,3 +219,29 @@ def rotate_key(request: Request) -> Response:
     """Sign with a new tool key; the previous one stays in the key set for the overlap."""
     fresh = keys_of(request).rotate()
     return redirect(request, "/instructor/lti", f"New tool key {fresh.kid}.")
+
+
+@instructor_router.post("/links/{link_id}/mode")
+def link_mode(
+    request: Request,
+    database: DatabaseDep,
+    link_id: RowId,
+    mode: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Send a course link the quiz's total, or a score per question (a line item each)."""
+    try:
+        with database.writing() as session:
+            link = set_grade_mode(session, link_id, mode)
+            title = link.title or link.resource_link_id
+    except InvalidText as error:
+        return redirect(request, "/instructor/lti", str(error))
+    what = "the total" if mode == "total" else "a score per question"
+    return redirect(request, "/instructor/lti", f"{title} now gets {what}.")
+
+
+@instructor_router.post("/retry")
+def retry(request: Request, database: DatabaseDep) -> Response:
+    """Queue again every score that failed for good."""
+    with database.writing() as session:
+        count = retry_failed(session)
+    return redirect(request, "/instructor/lti", f"{count} score(s) queued again.")

@@ -17,7 +17,9 @@ TOOL = "http://testserver"  # where the TestClient reaches the app
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The test settings, accepting the platform's http:// URLs on loopback."""
-    return settings.model_copy(update={"lti_allow_http_loopback": True})
+    # Scores are sent, and retried, within a fraction of a second.
+    changes = {"lti_allow_http_loopback": True, "lti_send_interval_s": 0.1, "lti_send_retry_s": 0.2}
+    return settings.model_copy(update=changes)
 
 
 @pytest.fixture

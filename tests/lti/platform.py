@@ -21,12 +21,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from jwcrypto.jwk import JWK
+from lti1p3platform.lineitem import TLineItem
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
+from lti1p3platform.request import Request as PlatformRequest
+from lti1p3platform.request import TRequest
+from lti1p3platform.response import Response as PlatformResponse
+from lti1p3platform.score import TScore, UpdateScoreStatus
+from lti1p3platform.service_connector import AssignmentsGradesService, TPage
 
 CLIENT_ID = "tfquiz-test-client"
 DEPLOYMENT_ID = "deployment-1"
@@ -83,6 +90,71 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
         return launch_data
 
 
+class HarnessRequest(PlatformRequest):
+    """A request as the platform library's services read it."""
+
+    def build_metadata(self, request: Any) -> TRequest:
+        return request  # type: ignore[no-any-return]
+
+
+class Gradebook(AssignmentsGradesService):
+    """The platform's gradebook behind the library's AGS handlers (which check the token)."""
+
+    def __init__(self, request: HarnessRequest, platform: LoopbackPlatform) -> None:
+        base = f"{platform.issuer}/lineitems"
+        super().__init__(request, platform.conf(), base, f"{base}/link-1")
+        self.platform = platform
+
+    def find_lineitems(self, page: int = 1, limit: int | None = None, **kwargs: Any) -> TPage:
+        return {"content": list(self.platform.lineitems.values()), "has_next": False}
+
+    def find_lineitem(self, line_item_id: str) -> TLineItem:
+        return self.platform.lineitems[line_item_id]  # type: ignore[return-value]
+
+    def create_lineitem(self, creation_data: TLineItem) -> TLineItem:
+        key = f"item-{len(self.platform.lineitems) + 1}"
+        item = {**creation_data, "id": f"{self.platform.issuer}/lineitems/{key}"}
+        self.platform.lineitems[key] = item
+        return item  # type: ignore[return-value]
+
+    def update_lineitem(self, update_data: TLineItem) -> TLineItem:
+        raise NotImplementedError
+
+    def delete_lineitem(self, line_item_id: str) -> None:
+        raise NotImplementedError
+
+    def update_score(self, line_item_id: str, score: TScore) -> UpdateScoreStatus:
+        self.platform.scores[(line_item_id, str(score["userId"]))] = dict(score)
+        return UpdateScoreStatus.SUCCESS
+
+    def get_results(self, line_item_id: str, **kwargs: Any) -> TPage:
+        raise NotImplementedError
+
+
+async def service_request(request: Request) -> HarnessRequest:
+    """Wrap an HTTP request for the library's service handlers."""
+    body = await request.body()
+    return HarnessRequest(
+        {
+            "method": request.method,
+            "form_data": {},
+            "get_data": dict(request.query_params),
+            "headers": request.headers,
+            "content_type": request.headers.get("content-type"),
+            "path": request.url.path,
+            "json": json.loads(body) if body else None,
+        }
+    )
+
+
+def answer(response: PlatformResponse, body: Any = None) -> JSONResponse:
+    """Turn a library service response into HTTP."""
+    if response.code >= 400:
+        raise HTTPException(response.code, response.message)
+    content = response.result if body is None else body
+    return JSONResponse(content, status_code=response.code, media_type=response.media_type)
+
+
 def forge(id_token: str, **claims: Any) -> str:
     """Change claims of a signed id_token, keeping its signature (which then fails)."""
     header, body, signature = id_token.split(".")
@@ -104,6 +176,10 @@ class LoopbackPlatform:
             "teacher-1": User("teacher-1", "Alan Kay", "alan@example.edu", [INSTRUCTOR_ROLE]),
         }
         self.target: str | None = None
+        self.tool_jwks: dict[str, Any] | None = None  # the tool's /lti/jwks, as fetched
+        self.down = False  # while set, the token and score endpoints answer 503
+        self.lineitems: dict[str, dict[str, Any]] = {}
+        self.scores: dict[tuple[str, str], dict[str, Any]] = {}
         self.app = self._build()
 
     def registration(self, client_id: str = CLIENT_ID) -> Registration:
@@ -118,6 +194,7 @@ class LoopbackPlatform:
             .set_platform_public_key(self.public_pem)
             .set_platform_private_key(self.private_pem)
             .set_tool_key_set_url(f"{self.tool_base}/lti/jwks")
+            .set_tool_key_set(self.tool_jwks)  # type: ignore[arg-type]
         )
 
     def conf(self) -> PlatformConf:
@@ -156,6 +233,13 @@ class LoopbackPlatform:
                 launch.set_resource_link_claim("link-1", title="Quiz")
             if custom:
                 launch.set_custom_parameters_claim({"question": custom})
+            base = f"{self.issuer}/lineitems"
+            self.lineitems.setdefault(
+                "link-1",
+                {"id": f"{base}/link-1", "label": "Quiz", "scoreMaximum": 100,
+                 "resourceLinkId": "link-1"},
+            )  # fmt: skip
+            launch.set_ags(base, f"{base}/link-1", allow_creating_lineitems=True)
             if tamper == "expired":
                 launch.set_id_token_expiration(-120)
             extra = {
@@ -172,7 +256,36 @@ class LoopbackPlatform:
                 data["id_token"] = forge(data["id_token"], sub="teacher-1")
             return data
 
+        @app.post("/token")
+        async def token(request: Request) -> dict[str, Any]:
+            if self.down:
+                raise HTTPException(503, "the platform is down")
+            form = dict((await request.form()).items())
+            conf = self.conf()
+            conf.get_registration()
+            return dict(conf.get_access_token(form))  # checks the tool's signed assertion
+
+        @app.get("/lineitems")
+        async def lineitems(request: Request) -> JSONResponse:
+            page = Gradebook(await service_request(request), self).handle_get_lineitems()
+            return answer(page, page.result["content"] if page.code < 400 else None)
+
+        @app.post("/lineitems")
+        async def create(request: Request) -> JSONResponse:
+            return answer(Gradebook(await service_request(request), self).handle_create_lineitem())
+
+        @app.post("/lineitems/{item}/scores")
+        async def score(item: str, request: Request) -> JSONResponse:
+            if self.down:
+                raise HTTPException(503, "the platform is down")
+            book = Gradebook(await service_request(request), self)
+            return answer(book.handle_update_score(item), {})
+
         return app
+
+    def score_of(self, sub: str, item: str = "link-1") -> dict[str, Any] | None:
+        """Return the gradebook's score of a user on a line item."""
+        return self.scores.get((item, sub))
 
 
 def free_port() -> int:
