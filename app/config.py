@@ -254,6 +254,12 @@ class Settings(BaseSettings):
     lti_send_max_tries: int = Field(
         default=10, ge=1, le=100, description="Tries before a score shows as failed."
     )
+    lti_roster_minutes: float = Field(
+        default=5,
+        ge=0,
+        le=24 * 60,
+        description="Least time between two roster syncs of a course link asked for by launches.",
+    )
     lti_allow_http_loopback: bool = Field(
         default=False,
         description="Accept http:// platform URLs on this machine (127.0.0.1, localhost), "

@@ -394,6 +394,11 @@ class LtiLink(Base):
     ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     lineitems_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     lineitem_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # Names and Role Provisioning: the course's roster, synced by the background sender.
+    memberships_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    roster_wanted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    roster_error: Mapped[str | None] = mapped_column(Text, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 

@@ -13,6 +13,7 @@ from app.validation import InvalidText
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 GRADE_MODES = ("total", "per-question")
 
@@ -51,7 +52,13 @@ def remember_link(
     link.ags_scopes = [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
     link.lineitems_url = _url(ags.get("lineitems"))
     link.lineitem_url = _url(ags.get("lineitem"))
+    nrps = claims.get(NRPS_CLAIM)
+    link.memberships_url = (
+        _url(nrps.get("context_memberships_url")) if isinstance(nrps, dict) else None
+    )
     link.updated_at = utc_now()
+    if link.memberships_url:
+        link.roster_wanted_at = link.updated_at  # the sender syncs it, not more than it may
     session.flush()
     return link
 
@@ -85,3 +92,14 @@ def set_grade_mode(session: Session, link_id: int, mode: str) -> LtiLink:
 def list_links(session: Session) -> list[LtiLink]:
     """Return every resource link, the most recently launched first."""
     return list(session.scalars(select(LtiLink).order_by(LtiLink.updated_at.desc())))
+
+
+def request_roster(session: Session, link_id: int) -> LtiLink:
+    """Ask for a roster sync now, however recent the last one; InvalidText if impossible."""
+    link = session.get(LtiLink, link_id)
+    if link is None:
+        raise InvalidText(f"There is no course link {link_id}.")
+    if not link.memberships_url:
+        raise InvalidText("The LMS did not offer this link's roster (Names and Roles).")
+    link.roster_wanted_at, link.roster_synced_at = utc_now(), None
+    return link

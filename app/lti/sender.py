@@ -1,4 +1,5 @@
-"""The background sender: scores from the outbox to the platforms' gradebooks (AGS).
+"""The background sender: scores from the outbox to the platforms' gradebooks (AGS), and
+the courses' rosters (NRPS) in.
 
 It runs beside the web process in a thread of its own, so a platform that is slow or
 down delays only its scores: each failure is retried with an exponential back-off, and
@@ -23,6 +24,7 @@ from app.db import Database
 from app.lti.adapters import PlatformSession
 from app.lti.keys import KeyStore
 from app.lti.outbox import claim_due, mark_failed, mark_sent
+from app.lti.roster import apply_roster, claim_rosters, fetch_members, note_failure
 from app.lti.toolconf import DatabaseToolConf
 from app.models import LtiLink, LtiScoreSend, LtiUser
 from app.questions import QuestionBank
@@ -57,11 +59,15 @@ class ScoreSender:
         self._interval = settings.lti_send_interval_s
         self._backoff = timedelta(seconds=settings.lti_send_retry_s)
         self._max_tries = settings.lti_send_max_tries
+        self._roster_every = timedelta(minutes=settings.lti_roster_minutes)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the sending thread."""
+        """Start the sending thread (once, however often the app's lifespan starts)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="lti-score-sender", daemon=True)
         self._thread.start()
 
@@ -75,8 +81,27 @@ class ScoreSender:
         while not self._stop.wait(self._interval):
             try:
                 self.send_due()
+                self.sync_rosters()
             except Exception:  # a bad round (database away) must not end the thread
                 log.exception("sending scores to the LMS failed; retrying next round")
+
+    def sync_rosters(self) -> int:
+        """Sync every roster that is due; return how many links were synced."""
+        with self._database.writing() as session:
+            links = claim_rosters(session, self._roster_every)
+        synced = 0
+        for link_id in links:
+            try:
+                members = fetch_members(self._database, self._keys, link_id)
+            except Exception as error:  # the LMS's or the network's: tried again later
+                log.warning("roster of course link %s not synced: %s", link_id, error)
+                with self._database.writing() as session:
+                    note_failure(session, link_id, str(error))
+                continue
+            with self._database.writing() as session:
+                apply_roster(session, link_id, members)
+            synced += 1
+        return synced
 
     def send_due(self) -> int:
         """Send every score due now; return how many the platforms accepted."""

@@ -15,7 +15,7 @@ from app.instructors import start_session
 from app.lti.accounts import contact_email, display_name, instructor_for, learner_for
 from app.lti.keys import KeyStore
 from app.lti.launch import Launch, LaunchRefused, check_launch, consume, lti_request, start_login
-from app.lti.links import join_link, list_links, remember_link, set_grade_mode
+from app.lti.links import join_link, list_links, remember_link, request_roster, set_grade_mode
 from app.lti.outbox import recent_sends, retry_failed
 from app.lti.platforms import PlatformForm, add_platform, list_platforms, remove_platform
 from app.models import Instructor
@@ -245,3 +245,15 @@ def retry(request: Request, database: DatabaseDep) -> Response:
     with database.writing() as session:
         count = retry_failed(session)
     return redirect(request, "/instructor/lti", f"{count} score(s) queued again.")
+
+
+@instructor_router.post("/links/{link_id}/roster")
+def link_roster(request: Request, database: DatabaseDep, link_id: RowId) -> Response:
+    """Sync a course link's roster now (in the background, within seconds)."""
+    try:
+        with database.writing() as session:
+            link = request_roster(session, link_id)
+            title = link.title or link.resource_link_id
+    except InvalidText as error:
+        return redirect(request, "/instructor/lti", str(error))
+    return redirect(request, "/instructor/lti", f"The roster of {title} is being synced.")

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from jwcrypto.jwk import JWK
 from lti1p3platform.lineitem import TLineItem
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
+from lti1p3platform.membership import Context
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
@@ -33,7 +34,11 @@ from lti1p3platform.request import Request as PlatformRequest
 from lti1p3platform.request import TRequest
 from lti1p3platform.response import Response as PlatformResponse
 from lti1p3platform.score import TScore, UpdateScoreStatus
-from lti1p3platform.service_connector import AssignmentsGradesService, TPage
+from lti1p3platform.service_connector import (
+    AssignmentsGradesService,
+    NamesRoleProvisioningService,
+    TPage,
+)
 
 CLIENT_ID = "tfquiz-test-client"
 DEPLOYMENT_ID = "deployment-1"
@@ -131,6 +136,24 @@ class Gradebook(AssignmentsGradesService):
         raise NotImplementedError
 
 
+class Roster(NamesRoleProvisioningService):
+    """The course's members behind the library's NRPS handler (which checks the token)."""
+
+    def __init__(self, request: HarnessRequest, platform: LoopbackPlatform) -> None:
+        super().__init__(request, platform.conf(), f"{platform.issuer}/memberships")
+        self.platform = platform
+
+    def get_member_data_page(self, page: int = 1, limit: int | None = None, **kw: Any) -> TPage:
+        members = [
+            {"user_id": u.sub, "name": u.name, "email": u.email, "roles": u.roles}
+            for u in self.platform.users.values()
+        ]
+        return {"content": members, "has_next": False}
+
+    def get_context_by_id(self) -> Context:
+        return Context(id="course-1", label="TF101", title="Custom models in TensorFlow")
+
+
 async def service_request(request: Request) -> HarnessRequest:
     """Wrap an HTTP request for the library's service handlers."""
     body = await request.body()
@@ -174,7 +197,11 @@ class LoopbackPlatform:
         self.users = {
             "learner-1": User("learner-1", "Grace Hopper", "grace@example.edu"),
             "teacher-1": User("teacher-1", "Alan Kay", "alan@example.edu", [INSTRUCTOR_ROLE]),
+            # On the course's roster, never launches.
+            "learner-2": User("learner-2", "Ada Lovelace", "ada@example.edu"),
         }
+        self.roster_calls = 0
+        self.offer_roster = False  # off: the roster would add learners behind a test's back
         self.target: str | None = None
         self.tool_jwks: dict[str, Any] | None = None  # the tool's /lti/jwks, as fetched
         self.down = False  # while set, the token and score endpoints answer 503
@@ -240,6 +267,8 @@ class LoopbackPlatform:
                  "resourceLinkId": "link-1"},
             )  # fmt: skip
             launch.set_ags(base, f"{base}/link-1", allow_creating_lineitems=True)
+            if self.offer_roster:
+                launch.set_nrps(f"{self.issuer}/memberships")
             if tamper == "expired":
                 launch.set_id_token_expiration(-120)
             extra = {
@@ -280,6 +309,11 @@ class LoopbackPlatform:
                 raise HTTPException(503, "the platform is down")
             book = Gradebook(await service_request(request), self)
             return answer(book.handle_update_score(item), {})
+
+        @app.get("/memberships")
+        async def memberships(request: Request) -> JSONResponse:
+            self.roster_calls += 1
+            return answer(Roster(await service_request(request), self).handle_get_members())
 
         return app
 

@@ -2,7 +2,8 @@
 
 The LMSs registered to launch tfquiz as an LTI 1.3 tool and their deployments; what
 lasts from an OIDC login to its launch; the platforms' users and who they sign in as; resource links, who launched them, and the
-outbox of scores sent back (Assignment and Grade Services).
+outbox of scores sent back (Assignment and Grade Services), and the roster sync of each
+link (Names and Role Provisioning).
 
 Revision ID: 0010_lti
 Revises: 0009
@@ -80,6 +81,10 @@ def upgrade() -> None:
         sa.Column('ags_scopes', sa.JSON(), nullable=False),
         sa.Column('lineitems_url', sa.String(length=2000), nullable=True),
         sa.Column('lineitem_url', sa.String(length=2000), nullable=True),
+        sa.Column('memberships_url', sa.String(length=2000), nullable=True),
+        sa.Column('roster_wanted_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('roster_synced_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('roster_error', sa.Text(), nullable=True),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['platform_id'], ['lti_platform.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
