@@ -67,6 +67,10 @@ REASONS = (
     ("Incorrect version", "the LTI version is not 1.3.0"),
     ("Missing Roles", "the id_token has no roles claim"),
     ("Missing Resource Link", "the id_token has no resource link id"),
+    ("Missing Deep Linking", "the deep-linking request has no deep_linking_settings"),
+    ("Must support resource link", "the LMS does not accept links (ltiResourceLink) here"),
+    ("Launch data not found", "this choice was already sent, or has expired: add the link "
+     "again from the course"),
 )  # fmt: skip
 
 
@@ -75,7 +79,8 @@ class LaunchRefused(Exception):
 
     def __init__(self, detail: str) -> None:
         reason = next((text for key, text in REASONS if key in detail), None)
-        self.message = f"{reason[0].upper()}{reason[1:]} ({detail})." if reason else f"{detail}."
+        plain = f"{detail[:1].upper()}{detail[1:]}."
+        self.message = f"{reason[0].upper()}{reason[1:]} ({detail})." if reason else plain
         super().__init__(self.message)
 
 
@@ -93,6 +98,8 @@ class Launch:
     teaching: bool
     question_id: str | None
     claims: Mapping[str, Any]
+    deep_linking: bool = False  # an instructor choosing what a new link opens
+    launch_id: str = ""  # where the library keeps the validated launch, for the reply
 
 
 def lti_request(params: Mapping[str, str], cookies: Mapping[str, str], secure: bool) -> LtiRequest:
@@ -132,6 +139,7 @@ def check_launch(
     try:
         body = launch.body()
         teaching = launch.check_teacher_access() or launch.check_teaching_assistant_access()
+        deep_linking = launch.is_deep_link_launch()
     except (LtiException, OIDCException) as error:
         raise LaunchRefused(str(error)) from None
     client_id = launch.get_client_id()
@@ -150,6 +158,8 @@ def check_launch(
             teaching=teaching,
             question_id=target_question(body),
             claims=body,
+            deep_linking=deep_linking,
+            launch_id=launch.get_launch_id(),
         ),
         storage,
     )

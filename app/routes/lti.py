@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.db import Database
 from app.instructors import start_session
 from app.lti.accounts import contact_email, display_name, instructor_for, learner_for
+from app.lti.deep_linking import deep_link_reply
 from app.lti.keys import KeyStore
 from app.lti.launch import Launch, LaunchRefused, check_launch, consume, lti_request, start_login
 from app.lti.links import join_link, list_links, remember_link, request_roster, set_grade_mode
@@ -25,6 +27,7 @@ from app.web.auth import InstructorDep, require_instructor, set_instructor_cooki
 from app.web.csrf import require_csrf
 from app.web.deps import LEARNER_KEY, DatabaseDep, ReadSession, RowId, SettingsDep
 from app.web.errors import error_response
+from app.web.middleware import APP_POLICY
 from app.web.pages import FLASH_KEY, redirect, render
 
 # Platforms call these from their own servers or post forms across sites: no CSRF token.
@@ -34,6 +37,7 @@ instructor_router = APIRouter(
     dependencies=[Depends(require_instructor), Depends(require_csrf)],
     include_in_schema=False,
 )
+DEEP_LINK_KEY = "lti_deep_link"
 JWKS_MAX_AGE_S = 300  # platforms refetch soon after a rotation; the old key stays meanwhile
 Typed = Annotated[str, Field(max_length=2000)]
 
@@ -94,6 +98,8 @@ def _launch(request: Request, lti: Any) -> Response:
     database: Database = request.app.state.db
     bank: QuestionBank = request.app.state.bank
     checked, storage = check_launch(database, keys_of(request), lti)
+    if checked.deep_linking:
+        return _deep_link_picker(request, checked, storage)
     with database.writing() as session:
         consume(session, storage, checked)
         name = display_name(checked.name, checked.given_name, checked.family_name, checked.sub)
@@ -117,6 +123,18 @@ def _launch(request: Request, lti: Any) -> Response:
     return response
 
 
+def _deep_link_picker(request: Request, checked: Launch, storage: Any) -> Response:
+    """Let an instructor choose what the new link opens (the launch is kept for the reply)."""
+    if not checked.teaching:
+        raise LaunchRefused("only an instructor can choose what a link opens")
+    database: Database = request.app.state.db
+    with database.writing() as session:
+        consume(session, storage, checked)
+    request.session[DEEP_LINK_KEY] = checked.launch_id  # the reply is this browser's only
+    bank: QuestionBank = request.app.state.bank
+    return render(request, "instructor/lti_deep_link.html", questions=bank.ordered())
+
+
 def _destination(bank: QuestionBank, checked: Launch) -> tuple[str, str]:
     """Return where the link goes (one question or the whole quiz) and a note about it."""
     home = "/instructor/" if checked.teaching else "/"
@@ -126,6 +144,33 @@ def _destination(bank: QuestionBank, checked: Launch) -> tuple[str, str]:
     if question is None:
         return home, " The question this link opens is no longer in the quiz."
     return f"{home}questions/{question.number}", ""
+
+
+@router.post("/deep-link", dependencies=[Depends(require_csrf)])
+def deep_link(
+    request: Request,
+    database: DatabaseDep,
+    choice: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Sign the chosen link for the LMS and hand the browser the form that takes it back."""
+    launch_id = request.session.get(DEEP_LINK_KEY)
+    if not isinstance(launch_id, str):
+        message = "There is no link being added from your LMS here; add it again from the course."
+        return error_response(request, 400, message)
+    base = str(request.base_url).rstrip("/")
+    try:
+        reply = deep_link_reply(
+            database, keys_of(request), request.app.state.bank, launch_id, choice, base
+        )
+    except LaunchRefused as refused:
+        return error_response(request, 400, f"The link could not be made: {refused}")
+    request.session.pop(DEEP_LINK_KEY, None)
+    response = render(request, "instructor/lti_deep_link_return.html", reply=reply)
+    # The reply goes to the LMS: let this one page's form post there.
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(reply.return_url))
+    policy = APP_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
+    response.headers["Content-Security-Policy"] = policy
+    return response
 
 
 class PlatformFields(BaseModel):

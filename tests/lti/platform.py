@@ -201,6 +201,7 @@ class LoopbackPlatform:
             "learner-2": User("learner-2", "Ada Lovelace", "ada@example.edu"),
         }
         self.roster_calls = 0
+        self.content_items: list[dict[str, Any]] = []  # what deep-linking replies added
         self.offer_roster = False  # off: the roster would add learners behind a test's back
         self.target: str | None = None
         self.tool_jwks: dict[str, Any] | None = None  # the tool's /lti/jwks, as fetched
@@ -222,6 +223,7 @@ class LoopbackPlatform:
             .set_platform_private_key(self.private_pem)
             .set_tool_key_set_url(f"{self.tool_base}/lti/jwks")
             .set_tool_key_set(self.tool_jwks)  # type: ignore[arg-type]
+            .set_deeplink_launch_url(f"{self.tool_base}/lti/launch")
         )
 
     def conf(self) -> PlatformConf:
@@ -251,6 +253,7 @@ class LoopbackPlatform:
             params = dict(request.query_params)
             tamper = params.pop("tamper", "")
             custom = params.pop("custom_question", "")
+            deep_link = params.pop("deep_link", "")
             user = self.users[params["login_hint"]]
             launch = Launch(params, self.conf())
             if self.target:
@@ -269,6 +272,8 @@ class LoopbackPlatform:
             launch.set_ags(base, f"{base}/link-1", allow_creating_lineitems=True)
             if self.offer_roster:
                 launch.set_nrps(f"{self.issuer}/memberships")
+            if deep_link:
+                launch.set_dl(f"{self.issuer}/deep-link-return", title="Add tfquiz")
             if tamper == "expired":
                 launch.set_id_token_expiration(-120)
             extra = {
@@ -309,6 +314,15 @@ class LoopbackPlatform:
                 raise HTTPException(503, "the platform is down")
             book = Gradebook(await service_request(request), self)
             return answer(book.handle_update_score(item), {})
+
+        @app.post("/deep-link-return")
+        async def deep_link_return(request: Request) -> list[dict[str, Any]]:
+            form = dict((await request.form()).items())
+            conf = self.conf()
+            conf.get_registration()
+            items = conf.validate_deeplinking_resp(form)  # checks the tool's signature
+            self.content_items.extend(items)
+            return items
 
         @app.get("/memberships")
         async def memberships(request: Request) -> JSONResponse:
