@@ -33,7 +33,6 @@ from app.lti.toolconf import DatabaseToolConf
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 LOGIN_LIFETIME_S = 10 * 60  # a nonce outlives its login by this long, at most
 LAUNCH_LIFETIME_S = 60 * 60  # a validated launch, for a deep-linking reply to find again
-TEACHING = ("Instructor", "TeachingAssistant")
 
 # The library's messages, and what they mean to someone looking at the page.
 REASONS = (

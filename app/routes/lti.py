@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.db import Database
 from app.instructors import start_session
 from app.lti.accounts import contact_email, display_name, instructor_for, learner_for
+from app.lti.adapters import LtiRequest
 from app.lti.deep_linking import deep_link_reply
 from app.lti.keys import KeyStore
 from app.lti.launch import Launch, LaunchRefused, check_launch, consume, lti_request, start_login
@@ -65,7 +66,8 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-def _wrap(request: Request, params: dict[str, str]) -> Any:
+def _wrap(request: Request, params: dict[str, str]) -> LtiRequest:
+    """Wrap the request for pylti1p3; https (behind a trusted proxy too) makes cookies Secure."""
     secure = request.url.scheme == "https"
     return lti_request(params, dict(request.cookies), secure)
 
@@ -93,7 +95,7 @@ async def launch(request: Request) -> Response:
         return error_response(request, 400, f"The launch from your LMS was refused: {refused}")
 
 
-def _launch(request: Request, lti: Any) -> Response:
+def _launch(request: Request, lti: LtiRequest) -> Response:
     """Validate (no lock held while the platform's keys are fetched), then sign in at once."""
     database: Database = request.app.state.db
     bank: QuestionBank = request.app.state.bank
