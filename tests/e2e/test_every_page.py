@@ -54,6 +54,7 @@ PAGES: dict[str, tuple[str | None, str]] = {
     "groups": ("instructor", "/instructor/questions/3/groups"),
     "regrade": ("instructor", "/instructor/regrade"),
     "settings": ("instructor", "/instructor/settings"),
+    "lti": ("instructor", "/instructor/lti"),
     "password": ("instructor", "/instructor/password"),
     "playground": ("instructor", "/instructor/playground/3/1"),
     "error": (None, "/questions/99"),
