@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.config import Settings
+from app.main import create_app
 from app.models import Instructor, InstructorSession, Learner, LtiLaunchValue, LtiUser
 from tests.lti.platform import LoopbackPlatform
 
@@ -147,3 +149,16 @@ def test_a_login_from_an_unregistered_platform_is_refused(client: TestClient) ->
     assert response.status_code == 400
     assert "The sign-in from your LMS was refused" in response.text
     assert "is not registered" in response.text
+
+
+def test_login_and_launch_may_reach_different_web_processes(
+    client: TestClient, platform: LoopbackPlatform, settings: Settings
+) -> None:
+    data = launch_data(client, platform)  # the login reached this app
+    other_process = create_app(settings)  # another app on the same database
+    with TestClient(other_process) as other:
+        other.cookies.update(client.cookies)  # the browser's state cookie
+        assert post_launch(other, data).status_code == 303
+    other_process.state.db.engine.dispose()
+    replayed = post_launch(client, data)  # the first app knows the nonce is used up
+    assert replayed.status_code == 400 and "already used" in replayed.text
