@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.evidence import PointEvidence, point_evidence, stored_result
 from app.grading import GradeResult
+from app.lti.outbox import score_changed
 from app.models import Attempt, AttemptMisconception, AttemptPoint, Learner
 from app.policy import get_count_practice
 from app.schema import Question
@@ -85,6 +86,7 @@ def record_attempt(
     write_grade(attempt, question, result, as_counted=True)
     session.add(attempt)
     session.flush()
+    score_changed(session, learner_id, attempt.question_id)  # LTI: queued for the LMS
     insert_result_rows(session, [(attempt, result)])
     return attempt
 

@@ -235,6 +235,37 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token /metrics requires; unset: only loopback clients may read it.",
     )
+    # LTI 1.3 (docs/lti.md): tfquiz as a tool that courses in an LMS launch.
+    lti_key_overlap_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 90,
+        description="How long /lti/jwks keeps serving a rotated-out tool key, for platforms "
+        "that cache it.",
+    )
+    lti_send_interval_s: float = Field(
+        default=5, gt=0, le=3600, description="How often scores due are sent to LMSs."
+    )
+    lti_send_retry_s: float = Field(
+        default=30,
+        gt=0,
+        le=86_400,
+        description="Wait after a first failed send to an LMS; doubled after each failure.",
+    )
+    lti_send_max_tries: int = Field(
+        default=10, ge=1, le=100, description="Tries before a score shows as failed."
+    )
+    lti_roster_minutes: float = Field(
+        default=5,
+        ge=0,
+        le=24 * 60,
+        description="Least time between two roster syncs of a course link asked for by launches.",
+    )
+    lti_allow_http_loopback: bool = Field(
+        default=False,
+        description="Accept http:// platform URLs on this machine (127.0.0.1, localhost), "
+        "for a test platform; every other URL must be https://.",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

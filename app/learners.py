@@ -53,3 +53,24 @@ def sign_in(
         f"The name “{learner.display_name}” is already taken. If it is yours, enter the email "
         "address you started with; otherwise choose another name (add an initial)."
     )
+
+
+# --- LTI (app/lti/accounts.py): a learner made for a platform's user --------------------
+
+
+def create_with_free_name(session: Session, name: str, email: str | None) -> Learner:
+    """Create a learner under ``name``, or ``name (2)``, ``name (3)``…, whichever is free.
+
+    A platform's user never takes over a learner who started under the same name: the
+    platform vouches for its own users, not for the names typed here.
+    """
+    base = clean_name(name)[: MAX_NAME_CHARS - 8]
+    for n in range(1, 10_000):
+        candidate = base if n == 1 else f"{base} ({n})"
+        key = name_key(candidate)
+        if len(key) <= MAX_NAME_CHARS and find_by_name(session, candidate) is None:
+            learner = Learner(display_name=candidate, name_key=key, email=clean_email(email))
+            session.add(learner)
+            session.flush()
+            return learner
+    raise InvalidText(f"No free name is left for “{base}”.")

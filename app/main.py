@@ -17,6 +17,8 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import Database, open_database
 from app.demos.pool import DemoPool
 from app.grading.language import warm as warm_grader
+from app.lti.keys import key_store
+from app.lti.sender import ScoreSender
 from app.metrics import install_metrics
 from app.migrate import pending_revisions
 from app.points import TEMPLATE_FILTERS
@@ -32,6 +34,7 @@ from app.routes import (
     instructor_grader,
     instructor_queue,
     instructor_reviews,
+    lti,
     playground,
     quiz,
 )
@@ -55,6 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError("The database schema is not up to date: run `tfquiz migrate`.")
     pool: DemoPool = app.state.pool
     pool.start()  # workers import TensorFlow in the background; serving starts at once
+    app.state.lti_sender.start()  # scores queued for LMSs go out beside serving
     # The grader's word list takes a fraction of a second to load: load it beside serving,
     # once the first pages are out (bench/web_start.py: loading it at once delayed the first
     # page by 200-300 ms), so that the first answer does not wait for it either.
@@ -65,6 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         warm_up.cancel()
+        app.state.lti_sender.close()
         pool.close()
         database.engine.dispose()
 
@@ -85,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.error("question file skipped: %s", error)
     app.state.pool = DemoPool(settings)
     app.state.demo_slots = InFlight(settings.demo_in_flight_per_client)
+    app.state.lti_keys = key_store(settings)  # the key file is made on first use, not here
+    app.state.lti_sender = ScoreSender(app.state.db, app.state.bank, app.state.lti_keys, settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     # Checking each template's file on every render costs a stat per template and page.
     app.state.templates.env.auto_reload = settings.reload_templates
@@ -125,5 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(instructor_grader.router)
     app.include_router(instructor_class.router)
     app.include_router(playground.router)
+    app.include_router(lti.router)
+    app.include_router(lti.instructor_router)
     app.mount("/static", static, name="static")
     return app

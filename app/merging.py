@@ -13,11 +13,11 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Attempt, Learner, LearnerMerge, ReferenceView, RosterEntry
+from app.models import Attempt, Learner, LearnerMerge, LtiUser, ReferenceView, RosterEntry
 from app.validation import InvalidText
 
 # Rows that move to the kept learner (or are reconciled with theirs).
-MOVED = frozenset({"attempt", "reference_view", "roster_entry"})
+MOVED = frozenset({"attempt", "reference_view", "roster_entry", "lti_user"})
 # Rows that go with the merged record: what only made sense for it.
 DROPPED: frozenset[str] = frozenset()
 # Rows that point at the kept learner by design.
@@ -79,6 +79,10 @@ def merge_learners(
     merged, kept = merge_candidates(session, merged_id, kept_id)
     _move_attempts(session, merged_id, kept_id)
     _move_reference_views(session, merged_id, kept_id)
+    # An LMS account launches the kept record from now on, and its scores are the kept one's.
+    session.execute(
+        update(LtiUser).where(LtiUser.learner_id == merged_id).values(learner_id=kept_id)
+    )
     if session.get(RosterEntry, merged_id) is not None:
         session.execute(delete(RosterEntry).where(RosterEntry.learner_id == merged_id))
         if session.get(RosterEntry, kept_id) is None:

@@ -340,3 +340,132 @@ class LearnerMerge(Base):
         ForeignKey("instructor.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+# --- LTI 1.3 (app/lti/): the platforms (LMSs) that may launch tfquiz --------------------
+
+
+class LtiPlatform(Base):
+    """An LMS registered to launch tfquiz: its issuer, our client id there and its URLs."""
+
+    __tablename__ = "lti_platform"
+    # A platform may register the tool more than once (a client id each), never twice alike.
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_platform_client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    login_url: Mapped[str] = mapped_column(String(2000))  # the platform's OIDC auth endpoint
+    token_url: Mapped[str] = mapped_column(String(2000))  # OAuth2 tokens for AGS and NRPS
+    jwks_url: Mapped[str] = mapped_column(String(2000))  # the keys its id_tokens are signed with
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    deployments: Mapped[list[LtiDeployment]] = relationship(
+        back_populates="platform",
+        cascade="all, delete-orphan",
+        order_by="LtiDeployment.deployment_id",
+    )
+
+
+class LtiDeployment(Base):
+    """A deployment of the tool on a platform (a course or a whole site); launches name one."""
+
+    __tablename__ = "lti_deployment"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id", name="uq_lti_deployment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+
+    platform: Mapped[LtiPlatform] = relationship(back_populates="deployments")
+
+
+class LtiLaunchValue(Base):
+    """What pylti1p3 keeps between the login and the launch (nonce, state), in the database,
+    so that a launch may reach another web process than its login; each row expires."""
+
+    __tablename__ = "lti_launch_value"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class LtiUser(Base):
+    """A person of a platform (its ``sub``), and the learner and instructor they sign in as."""
+
+    __tablename__ = "lti_user"
+    __table_args__ = (UniqueConstraint("platform_id", "sub", name="uq_lti_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(String(255))
+    learner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("learner.id", ondelete="SET NULL"), default=None, index=True
+    )
+    instructor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instructor.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class LtiLink(Base):
+    """A resource link in a course: where its launches go, and where its scores are sent."""
+
+    __tablename__ = "lti_link"
+    __table_args__ = (UniqueConstraint("platform_id", "resource_link_id", name="uq_lti_link"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    title: Mapped[str | None] = mapped_column(String(255), default=None)
+    question_id: Mapped[str | None] = mapped_column(String(36), default=None)  # None: the quiz
+    # "total": one score for the quiz (or the link's question); "per-question": a line item each.
+    grade_mode: Mapped[str] = mapped_column(String(16), default="total")
+    ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lineitems_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    lineitem_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # Names and Role Provisioning: the course's roster, synced by the background sender.
+    memberships_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    roster_wanted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    roster_error: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class LtiLinkUser(Base):
+    """Who launched a link: their scores go to its line items."""
+
+    __tablename__ = "lti_link_user"
+
+    link_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_link.id", ondelete="CASCADE"), primary_key=True
+    )
+    lti_user_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class LtiScoreSend(Base):
+    """The outbox of scores for platforms: one row per score to send, then what was sent."""
+
+    __tablename__ = "lti_score_send"
+    # The sender's query: rows due, oldest first.
+    __table_args__ = (Index("ix_lti_score_send_due", "status", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("lti_link.id", ondelete="CASCADE"))
+    lti_user_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_user.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str | None] = mapped_column(String(36), default=None)  # None: the total
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    score_given: Mapped[float | None] = mapped_column(Float, default=None)
+    score_maximum: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

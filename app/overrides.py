@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.evidence import stored_result
+from app.lti.outbox import score_changed
 from app.models import Attempt, ChangeKind, Claim, Instructor, ScoreChange, utc_now
 from app.points import parse_points
 from app.text import has_control, has_surrogate, normalize_newlines
@@ -65,6 +66,7 @@ def record_change(
     )
     attempt.final_score, attempt.final_points = score
     session.add(change)
+    score_changed(session, attempt.learner_id, attempt.question_id)  # LTI: queued for the LMS
     return change
 
 

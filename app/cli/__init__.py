@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import demos, exports, grading, instructors, learners, serve
+from app.cli import demos, exports, grading, instructors, learners, lti, serve
 
 cli = typer.Typer(help="tfquiz: a self-grading TensorFlow quiz.", no_args_is_help=True)
 instructor_cli = typer.Typer(help="Manage instructor accounts.", no_args_is_help=True)
@@ -27,6 +27,12 @@ for command in (
 ):
     cli.command()(command)
 instructor_cli.command("add")(instructors.instructor_add)
+lti_cli = typer.Typer(help="Register the LMSs that launch tfquiz (LTI 1.3).", no_args_is_help=True)
+cli.add_typer(lti_cli, name="lti")
+lti_cli.command("add-platform")(lti.add_platform)
+lti_cli.command("list")(lti.list_platforms)
+lti_cli.command("remove")(lti.remove_platform)
+lti_cli.command("rotate-key")(lti.rotate_key)
 
 
 def main() -> None:

@@ -58,6 +58,7 @@ PAGES: dict[str, tuple[str | None, str]] = {
     "class-code": ("instructor", "/instructor/class/code"),
     "roster": ("instructor", "/instructor/class/roster"),
     "merge": ("instructor", "/instructor/class/merge"),
+    "lti": ("instructor", "/instructor/lti"),
     "password": ("instructor", "/instructor/password"),
     "playground": ("instructor", "/instructor/playground/3/1"),
     "error": (None, "/questions/99"),
