@@ -19,6 +19,8 @@ from app.models import (
     Claim,
     Learner,
     LearnerMerge,
+    LtiPlatform,
+    LtiUser,
     ReferenceView,
     ScoreChange,
 )
@@ -180,3 +182,25 @@ def test_a_merged_learners_browser_is_never_taken_for_a_new_learner(
     assert learner_id(app, "Mallory") != merged
     home = second_record.get("/")
     assert "Mallory" not in home.text and 'name="name"' in home.text  # asked to start again
+
+
+def test_an_lms_account_follows_its_learner_into_the_kept_record(
+    app: FastAPI, instructor_client: TestClient
+) -> None:
+    merged, kept = two_records_of_one_person(app, instructor_client)
+    with app.state.db.writing() as session:  # "Ada" once came in from an LMS
+        platform = LtiPlatform(
+            issuer="https://lms.example.edu",
+            client_id="tfquiz",
+            login_url="https://lms.example.edu/auth",
+            token_url="https://lms.example.edu/token",
+            jwks_url="https://lms.example.edu/jwks",
+        )
+        session.add(platform)
+        session.flush()
+        session.add(LtiUser(platform_id=platform.id, sub="lms-user-17", learner_id=merged))
+    form = {"merged": str(merged), "kept": str(kept), "action": "merge"}
+    assert post_form(instructor_client, MERGE, form, MERGE).status_code == 303
+    with app.state.db.reading() as session:
+        account = session.scalars(select(LtiUser)).one()
+        assert account.learner_id == kept  # its next launch, and its scores, are the kept one's
