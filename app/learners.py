@@ -1,16 +1,41 @@
-"""Learners: find, create and recognise them from their session cookie."""
+"""Learners: create them with a sign-in code, let them back in with it, and their sessions.
+
+A name is not proof: a classmate knows it. A returning learner gives their name and the
+code they were shown once; a browser keeps a server-side session, which "Leave" or an
+instructor ends. Names that look alike (an invisible character, a Cyrillic letter) are
+one name, held apart by unique skeletons in ``learner_identity``.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.models import Learner
+from app.config import Settings
+from app.instructors import SESSION_TOKEN_BYTES, digest
+from app.models import Learner, LearnerIdentity, LearnerSession, utc_now
+from app.ratelimit import Bucket, check, forget, record
+from app.signin_codes import hash_code, new_code, verify_code
 from app.validation import MAX_NAME_CHARS, InvalidText, clean_email, clean_name, name_key
+from app.validation import name_shape as shape_of
+
+MAX_SKELETON_CHARS = 400  # the column's size; an 80-character name comes nowhere near
+TOO_MANY_GUESSES = (
+    "Too many wrong sign-in codes for this name or from this address; "
+    "try again in {minutes} min, or ask your instructor for a new code."
+)
+WRONG_CODE = (
+    "That name and sign-in code do not match. Check the four words (the order matters); "
+    "if you have lost your code, ask your instructor for a new one."
+)
 
 
 class NameTaken(InvalidText):
-    """Raised when a name belongs to another learner and nothing proves it is theirs."""
+    """Raised when a new learner asks for a name that is, or looks like, another's."""
 
 
 def get_learner(session: Session, learner_id: int) -> Learner | None:
@@ -23,13 +48,11 @@ def find_by_name(session: Session, name: str) -> Learner | None:
     return session.scalars(select(Learner).where(Learner.name_key == name_key(name))).first()
 
 
-def sign_in(
-    session: Session, name: str, email: str | None, current_id: int | None
-) -> tuple[Learner, bool]:
-    """Return the learner for a name, creating one when new; the flag tells if created.
+def create_learner(session: Session, name: str, email: str | None) -> tuple[Learner, str]:
+    """Create a learner with a fresh sign-in code; return them and the code, shown once.
 
-    An existing name is only handed to the browser that already holds it, or to someone
-    who gives the same email address the learner registered with.
+    Raise NameTaken when the name is another learner's or looks like it, InvalidText for
+    a bad name or email. The email is contact data only: it proves nothing.
     """
     name = clean_name(name)
     key = name_key(name)
@@ -40,16 +63,143 @@ def sign_in(
             f"characters); use at most {MAX_NAME_CHARS}, or plainer letters."
         )
     email = clean_email(email)
-    learner = find_by_name(session, name)
-    if learner is None:
-        learner = Learner(display_name=name, name_key=key, email=email)
-        session.add(learner)
-        session.flush()
-        return learner, True
-    same_email = bool(email and learner.email and email.casefold() == learner.email.casefold())
-    if learner.id == current_id or same_email:
-        return learner, False
-    raise NameTaken(
-        f"The name “{learner.display_name}” is already taken. If it is yours, enter the email "
-        "address you started with; otherwise choose another name (add an initial)."
+    shape = shape_of(name)
+    if max(len(shape.folded), len(shape.cased)) > MAX_SKELETON_CHARS:
+        raise InvalidText("The name has too many unusual characters; use plainer letters.")
+    _refuse_taken(session, name, shape.folded, shape.cased)
+    code = new_code()
+    learner = Learner(display_name=name, name_key=key, email=email)
+    try:
+        with session.begin_nested():  # a racing sign-up with a look-alike name: refused
+            session.add(learner)
+            session.flush()
+            session.add(
+                LearnerIdentity(
+                    learner_id=learner.id,
+                    skeleton=shape.folded,
+                    cased_skeleton=shape.cased,
+                    code_hash=hash_code(code),
+                    code_issued_at=utc_now(),
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        raise NameTaken(_taken_message(name)) from None
+    return learner, code
+
+
+def _refuse_taken(session: Session, name: str, folded: str, cased: str) -> None:
+    if find_by_name(session, name) is not None:
+        raise NameTaken(_taken_message(name))
+    twin = session.scalars(
+        select(Learner)
+        .join(LearnerIdentity, LearnerIdentity.learner_id == Learner.id)
+        .where(or_(LearnerIdentity.skeleton == folded, LearnerIdentity.cased_skeleton == cased))
+    ).first()
+    if twin is not None:
+        raise NameTaken(
+            f"The name “{name}” looks the same as another learner's (“{twin.display_name}”): "
+            "it differs only in look-alike or invisible characters. Choose a name that "
+            "reads differently (add an initial)."
+        )
+
+
+def _taken_message(name: str) -> str:
+    return (
+        f"The name “{name}” is already taken. If it is yours, continue with your sign-in "
+        "code; otherwise choose another name (add an initial)."
     )
+
+
+def identity_of(session: Session, learner_id: int) -> LearnerIdentity | None:
+    """Return the learner's identity row (none for a learner made before migration 0010)."""
+    return session.get(LearnerIdentity, learner_id)
+
+
+def check_code(session: Session, name: str, code: str) -> Learner | None:
+    """Return the learner if the code is theirs; unknown names and wrong codes look alike."""
+    learner = find_by_name(session, clean_name(name))
+    identity = identity_of(session, learner.id) if learner is not None else None
+    stored = identity.code_hash if identity is not None else None
+    if not verify_code(stored, code) or learner is None:
+        return None
+    return learner
+
+
+def signin_buckets(settings: Settings, name: str, address: str) -> tuple[Bucket, Bucket]:
+    """Return the windows that count wrong codes per learner's name and per address."""
+    window = timedelta(minutes=settings.signin_window_minutes)
+    return (
+        Bucket("signin-name", name_key(name), settings.signin_failures_per_name, window),
+        Bucket("signin-address", address, settings.signin_failures_per_address, window),
+    )
+
+
+def sign_in_with_code(
+    session: Session, settings: Settings, name: str, code: str, address: str
+) -> Learner | None:
+    """Return the learner whose name and code these are, or None, counting the failure.
+
+    Raise RateLimited when the name or the address has had too many wrong codes. Call it
+    in a write transaction that commits even on None: the failure must stay counted.
+    """
+    name = clean_name(name)
+    by_name, by_address = signin_buckets(settings, name, address)
+    check(session, by_name, by_address, refusal=TOO_MANY_GUESSES, count=False)
+    learner = check_code(session, name, code)
+    if learner is None:
+        record(session, by_name, by_address)
+    else:
+        forget(session, by_name)  # the learner's own typos do not lock them out later
+    return learner
+
+
+def issue_code(session: Session, learner: Learner) -> str:
+    """Give the learner a new code (the old one stops working) and end every session."""
+    code = new_code()
+    identity = identity_of(session, learner.id)
+    if identity is None:
+        shape = shape_of(learner.display_name)
+        clash = session.scalars(
+            select(LearnerIdentity.learner_id).where(
+                or_(
+                    LearnerIdentity.skeleton == shape.folded,
+                    LearnerIdentity.cased_skeleton == shape.cased,
+                )
+            )
+        ).first()
+        identity = LearnerIdentity(learner_id=learner.id)
+        if clash is None:
+            identity.skeleton, identity.cased_skeleton = shape.folded, shape.cased
+        session.add(identity)
+    identity.code_hash = hash_code(code)
+    identity.code_issued_at = utc_now()
+    end_all_sessions(session, learner.id)
+    return code
+
+
+def open_session(session: Session, learner_id: int) -> str:
+    """Open a server-side session; return the raw token for the cookie."""
+    token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+    session.add(LearnerSession(id_hash=digest(token), learner_id=learner_id))
+    return token
+
+
+def resolve_session(session: Session, token: str, max_age: timedelta) -> Learner | None:
+    """Return the learner of a live session, or None when unknown, ended or too old."""
+    if len(token) > 200:
+        return None
+    row = session.get(LearnerSession, digest(token))
+    if row is None or utc_now() - row.created_at > max_age:
+        return None
+    return get_learner(session, row.learner_id)
+
+
+def end_session(session: Session, token: str) -> None:
+    """End one session, so that its cookie, and any copy of it, no longer works."""
+    session.execute(delete(LearnerSession).where(LearnerSession.id_hash == digest(token)))
+
+
+def end_all_sessions(session: Session, learner_id: int) -> None:
+    """End every session of a learner, on every device."""
+    session.execute(delete(LearnerSession).where(LearnerSession.learner_id == learner_id))

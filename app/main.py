@@ -33,6 +33,7 @@ from app.routes import (
     instructor_reviews,
     playground,
     quiz,
+    signin,
 )
 from app.web.csrf import csrf_token
 from app.web.errors import install_error_handlers
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestObserver, metrics=metrics, write_log=settings.access_log)
     install_error_handlers(app)
     app.include_router(quiz.router)
+    app.include_router(signin.router)
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(demos.router)

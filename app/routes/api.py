@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -10,12 +11,22 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from app import submissions
-from app.learners import NameTaken
+from app.learners import (
+    WRONG_CODE,
+    NameTaken,
+    create_learner,
+    end_session,
+    find_by_name,
+    open_session,
+    resolve_session,
+    sign_in_with_code,
+)
+from app.ratelimit import Bucket, check
 from app.reveals import LearnerResult
 from app.schema import Question
-from app.validation import InvalidText
+from app.validation import InvalidText, clean_answer, clean_name, name_key
 from app.web.deps import (
-    LEARNER_KEY,
+    SESSION_KEY,
     BankDep,
     DatabaseDep,
     MetricsDep,
@@ -57,11 +68,21 @@ class QuestionDetail(QuestionSummary):
 
 
 class AnswerIn(BaseModel):
-    """An answer sent by a learner known by name."""
+    """An answer, with proof of who sends it: the session cookie, or the name and code.
+
+    A new name (and no code) creates the learner, whose code comes back once in the answer.
+    """
 
     learner: Annotated[str, Field(max_length=1000, description="The learner's display name.")]
     text: Annotated[str, Field(max_length=200_000, description="The answer.")]
-    email: Annotated[str | None, Field(default=None, max_length=1000)] = None
+    code: Annotated[
+        str | None,
+        Field(default=None, max_length=1000, description="The learner's sign-in code."),
+    ] = None
+    email: Annotated[
+        str | None,
+        Field(default=None, max_length=1000, description="Refused: an email proves nothing."),
+    ] = None
 
 
 class AnswerOut(LearnerResult):
@@ -78,9 +99,72 @@ class AnswerOut(LearnerResult):
     replayed: bool = False
     learner: str
     created_at: datetime
+    sign_in_code: str | None = Field(
+        default=None,
+        description="Only when this answer created the learner: their code, shown this once.",
+    )
 
 
-ERRORS = documented(400, 401, 403, 404, 413, 422, 429, 503)
+EMAIL_REFUSED = (
+    'An email address is not proof of who you are: send your sign-in code as "code" '
+    '(with your name as "learner"), or the session cookie of an earlier answer.'
+)
+NAME_TAKEN = (
+    'The name “{name}” is already taken: send its sign-in code as "code", or the '
+    "session cookie of an earlier answer, to answer as that learner."
+)
+TOO_MANY_STARTS = "Too many new learners from this address; try again in {seconds} s."
+
+ERRORS = documented(400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+@dataclass(frozen=True)
+class Proven:
+    """The learner an answer is from, and what the response must hand back."""
+
+    learner_id: int
+    token: str | None = None  # a session opened now, for the cookie
+    new_code: str | None = None  # the code of a learner created now, shown once
+
+
+def learner_for(
+    request: Request, database: DatabaseDep, settings: SettingsDep, name: str, code: str | None
+) -> Proven:
+    """Return who answers: by name and code, by session cookie, or a new name (created).
+
+    Raise HTTPException 401 for a wrong code, 403 for a name that is another learner's,
+    409 for a new name that looks like one, RateLimited for too many tries.
+    """
+    address = client_address(request)
+    cookie = request.session.get(SESSION_KEY)
+    max_age = timedelta(days=settings.session_max_age_days)
+    with database.writing() as session:
+        current = resolve_session(session, cookie, max_age) if isinstance(cookie, str) else None
+        if code is not None:
+            learner = sign_in_with_code(session, settings, name, code, address)
+            if learner is None:
+                proven = None  # committed: the wrong code stays counted
+            elif current is not None and current.id == learner.id:
+                proven = Proven(learner.id)
+            else:
+                proven = Proven(learner.id, open_session(session, learner.id))
+        elif current is not None and current.name_key == name_key(clean_name(name)):
+            proven = Proven(current.id)
+        elif (taken := find_by_name(session, clean_name(name))) is not None:
+            raise HTTPException(403, detail=NAME_TAKEN.format(name=taken.display_name))
+        else:
+            by_address = Bucket("start-address", address, settings.start_limit_per_address)
+            check(session, by_address, refusal=TOO_MANY_STARTS)
+            try:
+                created, new_code = create_learner(session, name, None)
+            except NameTaken as error:
+                raise HTTPException(409, detail=str(error)) from None
+            if current is not None and isinstance(cookie, str):
+                end_session(session, cookie)  # this client now answers as someone new
+            proven = Proven(created.id, open_session(session, created.id), new_code)
+    if proven is None:
+        raise HTTPException(401, detail=WRONG_CODE)
+    return proven
 
 
 def summarise(question: Question) -> QuestionSummary:
@@ -131,25 +215,28 @@ def submit_answer(
             detail="The session cookie is not valid (altered or expired); "
             "drop it and send the answer again.",
         )
+    if body.email is not None:
+        raise HTTPException(422, detail=EMAIL_REFUSED)
     try:
+        # Checked before anyone is signed up: a refused answer must leave nothing behind.
+        clean_answer(body.text, settings.max_answer_chars)
+        submissions.clean_key(idempotency_key)
+        found = learner_for(request, database, settings, body.learner, body.code)
         recorded = submissions.submit_answer(
             database,
             settings,
             question,
             body.text,
             client_address(request),
-            learner_id=request.session.get(LEARNER_KEY),
-            learner_name=body.learner,
-            email=body.email,
+            learner_id=found.learner_id,
             key=idempotency_key,
             with_view=True,
             metrics=metrics,
         )
-    except NameTaken as error:
-        raise HTTPException(403, detail=str(error)) from None
     except InvalidText as error:
         raise HTTPException(422, detail=str(error)) from None
-    request.session[LEARNER_KEY] = recorded.learner_id
+    if found.token is not None:
+        request.session[SESSION_KEY] = found.token
     assert recorded.view is not None  # asked for above
     answer = AnswerOut(
         attempt_id=recorded.attempt_id,
@@ -157,6 +244,7 @@ def submit_answer(
         replayed=recorded.replayed,
         learner=recorded.learner_name,
         created_at=recorded.created_at,
+        sign_in_code=found.new_code,
         **dict(recorded.view),
     )
     return model_response(answer, 200 if recorded.replayed else 201)

@@ -22,18 +22,17 @@ from app.claims import NotClaimable, claims_for_attempt, submit_claim
 from app.db import Database
 from app.demos.protocol import DemoRunner
 from app.evidence import stored_result
-from app.learners import sign_in
 from app.models import Attempt, ChangeKind, Learner
 from app.overrides import score_history
 from app.policy import get_count_practice, get_reveal_policy
 from app.questions import QuestionBank
 from app.ratelimit import Bucket, RateLimited, check
 from app.reveals import attempt_view, has_seen_reference, record_reference_view
+from app.routes.signin import start_page
 from app.schema import Question
 from app.validation import InvalidText
 from app.web.csrf import require_csrf
 from app.web.deps import (
-    LEARNER_KEY,
     BankDep,
     DatabaseDep,
     LearnerDep,
@@ -44,14 +43,12 @@ from app.web.deps import (
     RowId,
     SettingsDep,
     client_address,
-    session_cookie_invalid,
 )
 from app.web.errors import refusal
 from app.web.pages import demos_for, redirect, render, safe_next
 from app.web.rendering import mark_answer, render_markdown
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)  # pages
-TOO_MANY_STARTS = "Too many sign-ins from this address; try again in {seconds} s."
 TOO_MANY_CLAIMS = "You are sending claims too quickly; try again in {seconds} s."
 
 
@@ -66,64 +63,11 @@ def home(
 ) -> Response:
     """Show the start form, or the learner's progress through the questions."""
     if learner is None:
-        notice = None
-        if session_cookie_invalid(request, settings):
-            notice = "Your session was not valid or had expired; please enter your name again."
-        return render(request, "quiz/start.html", notice=notice, next=safe_next(next))
+        return start_page(request, session, next=safe_next(next))
     progress = progress_by_question(session, learner.id)
     rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
     answered = sum(1 for _, p in rows if p is not None)
     return render(request, "quiz/home.html", learner=learner, rows=rows, answered=answered)
-
-
-@router.post("/start", name="start")
-def start(
-    request: Request,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    name: Annotated[str, Form(max_length=1000)],
-    email: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    """Sign a learner in by name, creating them on first visit; limited per address."""
-    current = request.session.get(LEARNER_KEY)
-    address = client_address(request)
-    by_address = Bucket("start-address", address, settings.start_limit_per_address)
-    problem: InvalidText | RateLimited | None = None
-    try:
-        with database.writing() as session:
-            check(session, by_address, refusal=TOO_MANY_STARTS)
-            try:
-                learner, created = sign_in(session, name, email, current)
-                learner_id, display = learner.id, learner.display_name
-            except InvalidText as error:
-                problem = error  # committed with its count: a name refused as taken is a guess
-    except RateLimited as error:
-        problem = error
-    if problem is not None:
-        status, message, headers = refusal(problem)
-        response = render(
-            request,
-            "quiz/start.html",
-            status=status,
-            error=message,
-            name=name,
-            email=email,
-            next=safe_next(next),
-            notice=None,
-        )
-        response.headers.update(headers)
-        return response
-    request.session[LEARNER_KEY] = learner_id
-    greeting = f"Welcome, {display}!" if created else f"Welcome back, {display}."
-    return redirect(request, safe_next(next), greeting)
-
-
-@router.post("/leave", name="leave")
-def leave(request: Request) -> Response:
-    """Forget the learner on this browser."""
-    request.session.clear()
-    return redirect(request, "/")
 
 
 @router.get("/questions/{n}", name="question")
