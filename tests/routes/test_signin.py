@@ -178,3 +178,34 @@ def test_an_old_cookie_gets_a_code_once(client: TestClient) -> None:
     assert "Get my sign-in code" not in refused.text
     assert post_form(copy, "/code", {}).headers["location"] == "/"
     assert continue_as(browser(client), "Old Timer", code).status_code == 303
+
+
+def test_an_instructor_ends_sessions_and_issues_a_new_code(
+    instructor_client: TestClient, session: Session
+) -> None:
+    from app.learners import find_by_name
+
+    learner = browser(instructor_client)
+    old_code = start_with_code(learner, "Bob Victim")
+    learner_id = find_by_name(session, "Bob Victim").id  # type: ignore[union-attr]
+    detail = instructor_client.get(f"/instructor/learners/{learner_id}")
+    assert "End their sessions and issue a new code" in detail.text
+    url = f"/instructor/learners/{learner_id}/code"
+    page = post_form(instructor_client, url, {}, f"/instructor/learners/{learner_id}")
+    assert page.status_code == 200 and "shown only once" in page.text
+    new = signin_code(page)
+    assert new != old_code
+    assert "Your session was ended" in learner.get("/").text  # signed out everywhere
+    assert continue_as(browser(instructor_client), "Bob Victim", old_code).status_code == 401
+    assert continue_as(browser(instructor_client), "Bob Victim", new).status_code == 303
+
+
+def test_a_learner_cannot_issue_codes(client: TestClient, session: Session) -> None:
+    from app.learners import find_by_name
+
+    code = start_with_code(browser(client), "Bob Victim")
+    start_with_code(client, "Eve")
+    learner_id = find_by_name(session, "Bob Victim").id  # type: ignore[union-attr]
+    refused = post_form(client, f"/instructor/learners/{learner_id}/code", {})
+    assert refused.status_code == 303 and "/instructor/login" in refused.headers["location"]
+    assert continue_as(browser(client), "Bob Victim", code).status_code == 303
