@@ -1,4 +1,4 @@
-"""Learner pages: start, the question list, answering, results and the summary."""
+"""Learner pages: the questions, answering, results, claims and the summary."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ from app.policy import get_count_practice, get_reveal_policy
 from app.questions import QuestionBank
 from app.ratelimit import Bucket, RateLimited, check
 from app.reveals import attempt_view, has_seen_reference, record_reference_view
-from app.routes.signin import start_page
 from app.schema import Question
 from app.validation import InvalidText
 from app.web.csrf import require_csrf
@@ -45,29 +44,11 @@ from app.web.deps import (
     client_address,
 )
 from app.web.errors import refusal
-from app.web.pages import demos_for, redirect, render, safe_next
+from app.web.pages import demos_for, redirect, render
 from app.web.rendering import mark_answer, render_markdown
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)  # pages
 TOO_MANY_CLAIMS = "You are sending claims too quickly; try again in {seconds} s."
-
-
-@router.get("/", name="home")
-def home(
-    request: Request,
-    bank: BankDep,
-    settings: SettingsDep,
-    learner: LearnerDep,
-    session: ReadSession,
-    next: str | None = None,
-) -> Response:
-    """Show the start form, or the learner's progress through the questions."""
-    if learner is None:
-        return start_page(request, session, next=safe_next(next))
-    progress = progress_by_question(session, learner.id)
-    rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
-    answered = sum(1 for _, p in rows if p is not None)
-    return render(request, "quiz/home.html", learner=learner, rows=rows, answered=answered)
 
 
 @router.get("/questions/{n}", name="question")

@@ -1,4 +1,4 @@
-"""Learners signing in: a new name gets a code shown once, a returning one gives it back.
+"""The home page, and learners signing in: a new name is shown a code once, to give back later.
 
 A name alone proves nothing (classmates know it), and an email is contact data only. The
 browser then holds a server-side session that "Leave", or an instructor, ends everywhere.
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from app.attempts import progress_by_question
 from app.config import Settings
 from app.learners import (
     WRONG_CODE,
@@ -31,8 +32,10 @@ from app.web.csrf import require_csrf
 from app.web.deps import (
     LEARNER_KEY,
     SESSION_KEY,
+    BankDep,
     DatabaseDep,
     LearnerDep,
+    ReadSession,
     SettingsDep,
     client_address,
     legacy_learner_id,
@@ -51,6 +54,24 @@ OLD_COOKIE = (
     "Sign-ins now use a personal code, and this browser's old sign-in no longer works: "
     "continue with your name and code, or ask your instructor for a new code."
 )
+
+
+@router.get("/", name="home")
+def home(
+    request: Request,
+    bank: BankDep,
+    settings: SettingsDep,
+    learner: LearnerDep,
+    session: ReadSession,
+    next: str | None = None,
+) -> Response:
+    """Show the start form, or the learner's progress through the questions."""
+    if learner is None:
+        return start_page(request, session, next=safe_next(next))
+    progress = progress_by_question(session, learner.id)
+    rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
+    answered = sum(1 for _, p in rows if p is not None)
+    return render(request, "quiz/home.html", learner=learner, rows=rows, answered=answered)
 
 
 def start_page(
