@@ -13,6 +13,7 @@ from tests.factories import (
     answer_page,
     continue_as,
     count_learners,
+    csrf,
     post_form,
     signin_code,
     start,
@@ -209,3 +210,21 @@ def test_a_learner_cannot_issue_codes(client: TestClient, session: Session) -> N
     refused = post_form(client, f"/instructor/learners/{learner_id}/code", {})
     assert refused.status_code == 303 and "/instructor/login" in refused.headers["location"]
     assert continue_as(browser(client), "Bob Victim", code).status_code == 303
+
+
+def test_look_alike_sign_ups_racing_leave_one_learner(client: TestClient, session: Session) -> None:
+    """Both pass the look-up before either is stored: the unique skeleton refuses one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = ["Bob Victim", "Bob V\u0456ctim", "B\u043eb Victim", "Bob V\u200bictim"] * 3
+    browsers = [browser(client) for _ in names]
+    tokens = [csrf(b) for b in browsers]
+
+    def sign_up(n: int) -> int:
+        data = {"name": names[n], "csrf_token": tokens[n]}
+        return browsers[n].post("/start", data=data).status_code
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        statuses = list(pool.map(sign_up, range(len(names))))
+    assert sorted(statuses) == [200] + [409] * (len(names) - 1)
+    assert count_learners(session) == 1
