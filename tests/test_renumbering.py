@@ -16,7 +16,6 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import pytest
 from fastapi.testclient import TestClient
@@ -87,13 +86,15 @@ def swap_numbers(folder: Path, first: str, second: str) -> None:
         path.write_text(re.sub(r"^number: \d+$", f"number: {number}", text, count=1, flags=re.M))
 
 
-CODES: WeakKeyDictionary[Any, dict[str, str]] = WeakKeyDictionary()  # per app: name -> code
+# Sign-in codes by database (a test's data folder), kept across restarts: name -> code.
+CODES: dict[str, dict[str, str]] = {}
 
 
 def learner(client: TestClient, name: str) -> TestClient:
     """Sign a learner in from a new browser: a new name starts, a known one gives its code."""
     browser = TestClient(client.app)
-    codes = CODES.setdefault(client.app, {})
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    codes = CODES.setdefault(f"{settings.data_dir} {settings.database_url}", {})
     if name in codes:
         assert continue_as(browser, name, codes[name]).status_code == 303
     else:

@@ -74,9 +74,7 @@ def home(
     return render(request, "quiz/home.html", learner=learner, rows=rows, answered=answered)
 
 
-def start_page(
-    request: Request, session: Session | None, status: int = 200, **context: Any
-) -> Response:
+def start_page(request: Request, session: Session, status: int = 200, **context: Any) -> Response:
     """Render the start page, saying why a browser that had a session no longer has one."""
     settings: Settings = request.app.state.settings
     if getattr(request.state, "session_ended", False):
@@ -84,7 +82,7 @@ def start_page(
     elif session_cookie_invalid(request, settings):
         context.setdefault("notice", "Your session was not valid or had expired; sign in again.")
     legacy = legacy_learner_id(request)
-    if legacy is not None and session is not None:
+    if legacy is not None:
         old = get_learner(session, legacy)
         identity = identity_of(session, legacy) if old is not None else None
         if old is not None and (identity is None or identity.code_hash is None):
@@ -129,7 +127,13 @@ def start(
             status = 409
         with database.reading() as session:
             response = start_page(
-                request, session, status, error=message, name=name, email=email, next=next
+                request,
+                session,
+                status,
+                error=message,
+                name=name,
+                email=email,
+                next=safe_next(next),
             )
         response.headers.update(headers)
         return response
@@ -178,18 +182,13 @@ def continue_as(
                 token = open_session(session, found.id)
     except RateLimited as error:
         problem = error
-    if problem is None and found is None:
-        problem = InvalidText(WRONG_CODE)
-    if problem is not None:
-        status, message, headers = refusal(problem)
-        if isinstance(problem, InvalidText) and str(problem) == WRONG_CODE:
-            status = 401
+    if found is None:
+        status, message, headers = refusal(problem) if problem else (401, WRONG_CODE, {})
         response = render(
             request, "quiz/continue.html", status, error=message, name=name, next=safe_next(next)
         )
         response.headers.update(headers)
         return response
-    assert found is not None
     _keep_session(request, token)
     return redirect(request, safe_next(next), f"Welcome back, {found.display_name}.")
 
