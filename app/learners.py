@@ -18,20 +18,11 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.instructors import SESSION_TOKEN_BYTES, digest
 from app.models import Learner, LearnerIdentity, LearnerSession, utc_now
-from app.ratelimit import Bucket, check, forget, record
-from app.signin_codes import hash_code, new_code, verify_code
+from app.ratelimit import Bucket
 from app.validation import MAX_NAME_CHARS, InvalidText, clean_email, clean_name, name_key
 from app.validation import name_shape as shape_of
 
 MAX_SKELETON_CHARS = 400  # the column's size; an 80-character name comes nowhere near
-TOO_MANY_GUESSES = (
-    "Too many wrong sign-in codes for this name or from this address; "
-    "try again in {minutes} min, or ask your instructor for a new code."
-)
-WRONG_CODE = (
-    "That name and sign-in code do not match. Check the four words (the order matters); "
-    "if you have lost your code, ask your instructor for a new one."
-)
 
 
 class NameTaken(InvalidText):
@@ -48,8 +39,8 @@ def find_by_name(session: Session, name: str) -> Learner | None:
     return session.scalars(select(Learner).where(Learner.name_key == name_key(name))).first()
 
 
-def create_learner(session: Session, name: str, email: str | None) -> tuple[Learner, str]:
-    """Create a learner with a fresh sign-in code; return them and the code, shown once.
+def create_learner(session: Session, name: str, email: str | None, code_hash: str) -> Learner:
+    """Create a learner with the hash of their new sign-in code (made outside the lock).
 
     Raise NameTaken when the name is another learner's or looks like it, InvalidText for
     a bad name or email. The email is contact data only: it proves nothing.
@@ -67,7 +58,6 @@ def create_learner(session: Session, name: str, email: str | None) -> tuple[Lear
     if max(len(shape.folded), len(shape.cased)) > MAX_SKELETON_CHARS:
         raise InvalidText("The name has too many unusual characters; use plainer letters.")
     _refuse_taken(session, name, shape.folded, shape.cased)
-    code = new_code()
     learner = Learner(display_name=name, name_key=key, email=email)
     try:
         with session.begin_nested():  # a racing sign-up with a look-alike name: refused
@@ -78,14 +68,14 @@ def create_learner(session: Session, name: str, email: str | None) -> tuple[Lear
                     learner_id=learner.id,
                     skeleton=shape.folded,
                     cased_skeleton=shape.cased,
-                    code_hash=hash_code(code),
+                    code_hash=code_hash,
                     code_issued_at=utc_now(),
                 )
             )
             session.flush()
     except IntegrityError:
         raise NameTaken(_taken_message(name)) from None
-    return learner, code
+    return learner
 
 
 def _refuse_taken(session: Session, name: str, folded: str, cased: str) -> None:
@@ -116,14 +106,13 @@ def identity_of(session: Session, learner_id: int) -> LearnerIdentity | None:
     return session.get(LearnerIdentity, learner_id)
 
 
-def check_code(session: Session, name: str, code: str) -> Learner | None:
-    """Return the learner if the code is theirs; unknown names and wrong codes look alike."""
-    learner = find_by_name(session, clean_name(name))
-    identity = identity_of(session, learner.id) if learner is not None else None
-    stored = identity.code_hash if identity is not None else None
-    if not verify_code(stored, code) or learner is None:
-        return None
-    return learner
+def stored_code(session: Session, name: str) -> tuple[int | None, str | None]:
+    """Return the learner id and code hash for a name (None, None when unknown)."""
+    learner = find_by_name(session, name)
+    if learner is None:
+        return None, None
+    identity = identity_of(session, learner.id)
+    return learner.id, identity.code_hash if identity is not None else None
 
 
 def signin_buckets(settings: Settings, name: str, address: str) -> tuple[Bucket, Bucket]:
@@ -135,28 +124,8 @@ def signin_buckets(settings: Settings, name: str, address: str) -> tuple[Bucket,
     )
 
 
-def sign_in_with_code(
-    session: Session, settings: Settings, name: str, code: str, address: str
-) -> Learner | None:
-    """Return the learner whose name and code these are, or None, counting the failure.
-
-    Raise RateLimited when the name or the address has had too many wrong codes. Call it
-    in a write transaction that commits even on None: the failure must stay counted.
-    """
-    name = clean_name(name)
-    by_name, by_address = signin_buckets(settings, name, address)
-    check(session, by_name, by_address, refusal=TOO_MANY_GUESSES, count=False)
-    learner = check_code(session, name, code)
-    if learner is None:
-        record(session, by_name, by_address)
-    else:
-        forget(session, by_name)  # the learner's own typos do not lock them out later
-    return learner
-
-
-def issue_code(session: Session, learner: Learner) -> str:
-    """Give the learner a new code (the old one stops working) and end every session."""
-    code = new_code()
+def issue_code(session: Session, learner: Learner, code_hash: str) -> None:
+    """Give the learner a new code's hash (the old code stops working); end every session."""
     identity = identity_of(session, learner.id)
     if identity is None:
         shape = shape_of(learner.display_name)
@@ -172,10 +141,9 @@ def issue_code(session: Session, learner: Learner) -> str:
         if clash is None:
             identity.skeleton, identity.cased_skeleton = shape.folded, shape.cased
         session.add(identity)
-    identity.code_hash = hash_code(code)
+    identity.code_hash = code_hash
     identity.code_issued_at = utc_now()
     end_all_sessions(session, learner.id)
-    return code
 
 
 def open_session(session: Session, learner_id: int) -> str:

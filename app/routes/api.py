@@ -11,17 +11,8 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from app import submissions
-from app.learners import (
-    WRONG_CODE,
-    NameTaken,
-    create_learner,
-    end_session,
-    find_by_name,
-    open_session,
-    resolve_session,
-    sign_in_with_code,
-)
-from app.ratelimit import Bucket, check
+from app.identity import WRONG_CODE, sign_in, sign_up
+from app.learners import NameTaken, find_by_name, resolve_session
 from app.reveals import LearnerResult
 from app.schema import Question
 from app.validation import InvalidText, clean_answer, clean_name, name_key
@@ -113,7 +104,6 @@ NAME_TAKEN = (
     'The name “{name}” is already taken: send its sign-in code as "code", or the '
     "session cookie of an earlier answer, to answer as that learner."
 )
-TOO_MANY_STARTS = "Too many new learners from this address; try again in {seconds} s."
 
 ERRORS = documented(400, 401, 403, 404, 409, 413, 422, 429, 503)
 
@@ -130,41 +120,32 @@ class Proven:
 def learner_for(
     request: Request, database: DatabaseDep, settings: SettingsDep, name: str, code: str | None
 ) -> Proven:
-    """Return who answers: by name and code, by session cookie, or a new name (created).
+    """Return who answers: by session cookie, by name and code, or a new name (created).
 
-    Raise HTTPException 401 for a wrong code, 403 for a name that is another learner's,
-    409 for a new name that looks like one, RateLimited for too many tries.
+    Raise HTTPException 401 for a wrong code, 403 for a name that is another learner's
+    and no proof, 409 for a new name that looks like one, RateLimited for too many tries.
     """
     address = client_address(request)
     cookie = request.session.get(SESSION_KEY)
+    token = cookie if isinstance(cookie, str) else None
+    if code is not None:
+        signed = sign_in(database, settings, name, code, address, token)
+        if signed is None or signed.token is None:
+            raise HTTPException(401, detail=WRONG_CODE)
+        return Proven(signed.learner_id, signed.token)
     max_age = timedelta(days=settings.session_max_age_days)
-    with database.writing() as session:
-        current = resolve_session(session, cookie, max_age) if isinstance(cookie, str) else None
-        if code is not None:
-            learner = sign_in_with_code(session, settings, name, code, address)
-            if learner is None:
-                proven = None  # committed: the wrong code stays counted
-            elif current is not None and current.id == learner.id:
-                proven = Proven(learner.id)
-            else:
-                proven = Proven(learner.id, open_session(session, learner.id))
-        elif current is not None and current.name_key == name_key(clean_name(name)):
-            proven = Proven(current.id)
-        elif (taken := find_by_name(session, clean_name(name))) is not None:
-            raise HTTPException(403, detail=NAME_TAKEN.format(name=taken.display_name))
-        else:
-            by_address = Bucket("start-address", address, settings.start_limit_per_address)
-            check(session, by_address, refusal=TOO_MANY_STARTS)
-            try:
-                created, new_code = create_learner(session, name, None)
-            except NameTaken as error:
-                raise HTTPException(409, detail=str(error)) from None
-            if current is not None and isinstance(cookie, str):
-                end_session(session, cookie)  # this client now answers as someone new
-            proven = Proven(created.id, open_session(session, created.id), new_code)
-    if proven is None:
-        raise HTTPException(401, detail=WRONG_CODE)
-    return proven
+    with database.reading() as session:  # the common case, answering again: no write lock
+        current = resolve_session(session, token, max_age) if token else None
+        if current is not None and current.name_key == name_key(clean_name(name)):
+            return Proven(current.id)
+        taken = find_by_name(session, clean_name(name))
+    if taken is not None:
+        raise HTTPException(403, detail=NAME_TAKEN.format(name=taken.display_name))
+    try:
+        created = sign_up(database, settings, name, None, address, token)
+    except NameTaken as error:
+        raise HTTPException(409, detail=str(error)) from None
+    return Proven(created.learner_id, created.token, created.code)
 
 
 def summarise(question: Question) -> QuestionSummary:

@@ -23,7 +23,7 @@ from app.dashboard import (
     rounded,
     stats_out,
 )
-from app.learners import issue_code
+from app.identity import reissue
 from app.models import Attempt, Learner
 from app.review_queue import queue_size
 from app.web.auth import InstructorDep, require_instructor
@@ -139,12 +139,10 @@ def new_learner_code(
     For a learner who lost their code, or whose code or cookie someone else may hold: the
     old code stops working, and every browser signed in as them is signed out.
     """
-    with database.writing() as session:
-        learner = session.get(Learner, learner_id)
-        if learner is None:
-            raise HTTPException(404, detail=f"There is no learner {learner_id}.")
-        code = issue_code(session, learner)
-        name = learner.display_name
+    issued = reissue(database, learner_id)
+    if issued is None or issued.code is None:
+        raise HTTPException(404, detail=f"There is no learner {learner_id}.")
+    name, code = issued.name, issued.code
     link = str(request.url_for("continue_form").include_query_params(name=name, code=code))
     response = render(
         request,

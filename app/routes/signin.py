@@ -14,19 +14,9 @@ from sqlalchemy.orm import Session
 
 from app.attempts import progress_by_question
 from app.config import Settings
-from app.learners import (
-    WRONG_CODE,
-    NameTaken,
-    create_learner,
-    end_session,
-    get_learner,
-    identity_of,
-    issue_code,
-    open_session,
-    sign_in_with_code,
-)
-from app.models import Learner
-from app.ratelimit import Bucket, RateLimited, check
+from app.identity import WRONG_CODE, reissue, sign_in, sign_up
+from app.learners import NameTaken, end_session, get_learner, identity_of
+from app.ratelimit import RateLimited
 from app.validation import InvalidText, name_key
 from app.web.csrf import require_csrf
 from app.web.deps import (
@@ -45,7 +35,6 @@ from app.web.errors import refusal
 from app.web.pages import redirect, render, safe_next
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)  # pages
-TOO_MANY_STARTS = "Too many sign-ins from this address; try again in {seconds} s."
 ENDED = (
     "Your session was ended (you left on another device, or your instructor ended it); "
     "sign in with your name and code."
@@ -106,22 +95,11 @@ def start(
     """Create a learner and show their sign-in code once; limited per address."""
     if learner is not None and name_key(name.strip()) == learner.name_key:
         return redirect(request, safe_next(next), f"Welcome back, {learner.display_name}.")
-    by_address = Bucket("start-address", client_address(request), settings.start_limit_per_address)
-    problem: InvalidText | RateLimited | None = None
     try:
-        with database.writing() as session:
-            check(session, by_address, refusal=TOO_MANY_STARTS)
-            try:
-                created, code = create_learner(session, name, email)
-                token = open_session(session, created.id)
-                old = request.session.get(SESSION_KEY)
-                if isinstance(old, str):
-                    end_session(session, old)  # this browser now belongs to someone new
-            except InvalidText as error:
-                problem = error  # committed with its count: a name refused as taken is a guess
-    except RateLimited as error:
-        problem = error
-    if problem is not None:
+        signed = sign_up(
+            database, settings, name, email, client_address(request), _own_token(request)
+        )
+    except (InvalidText, RateLimited) as problem:
         status, message, headers = refusal(problem)
         if isinstance(problem, NameTaken):
             status = 409
@@ -137,8 +115,9 @@ def start(
             )
         response.headers.update(headers)
         return response
-    _keep_session(request, token)
-    return _code_page(request, created.display_name, code, safe_next(next), first=True)
+    assert signed.token is not None and signed.code is not None
+    _keep_session(request, signed.token)
+    return _code_page(request, signed.name, signed.code, safe_next(next), first=True)
 
 
 @router.get("/continue", name="continue_form")
@@ -164,33 +143,22 @@ def continue_as(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Sign a returning learner in with their name and code; wrong codes are limited."""
-    address = client_address(request)
-    by_address = Bucket("start-address", address, settings.start_limit_per_address)
-    found: Learner | None = None
     problem: InvalidText | RateLimited | None = None
     try:
-        with database.writing() as session:
-            check(session, by_address, refusal=TOO_MANY_STARTS)
-            try:
-                found = sign_in_with_code(session, settings, name, code, address)
-            except InvalidText as error:
-                problem = error
-            if found is not None:
-                old = request.session.get(SESSION_KEY)
-                if isinstance(old, str):
-                    end_session(session, old)  # rotate: a pre-sign-in token is never reused
-                token = open_session(session, found.id)
-    except RateLimited as error:
-        problem = error
-    if found is None:
+        signed = sign_in(
+            database, settings, name, code, client_address(request), _own_token(request)
+        )
+    except (InvalidText, RateLimited) as error:
+        problem, signed = error, None
+    if signed is None or signed.token is None:
         status, message, headers = refusal(problem) if problem else (401, WRONG_CODE, {})
         response = render(
             request, "quiz/continue.html", status, error=message, name=name, next=safe_next(next)
         )
         response.headers.update(headers)
         return response
-    _keep_session(request, token)
-    return redirect(request, safe_next(next), f"Welcome back, {found.display_name}.")
+    _keep_session(request, signed.token)
+    return redirect(request, safe_next(next), f"Welcome back, {signed.name}.")
 
 
 @router.post("/code", name="new_code")
@@ -201,22 +169,20 @@ def new_code(request: Request, database: DatabaseDep) -> Response:
     refused, and the name and code are the way back in.
     """
     legacy = legacy_learner_id(request)
+    request.session.pop(LEARNER_KEY, None)
     if legacy is None:
         return redirect(request, "/", "Sign in with your name and code.")
-    with database.writing() as session:
-        learner = get_learner(session, legacy)
-        identity = identity_of(session, legacy) if learner is not None else None
-        if learner is None or (identity is not None and identity.code_hash is not None):
-            learner = None
-        else:
-            code = issue_code(session, learner)
-            token = open_session(session, learner.id)
-            name = learner.display_name
-    request.session.pop(LEARNER_KEY, None)
-    if learner is None:
+    signed = reissue(database, legacy, for_learner=True)
+    if signed is None or signed.token is None or signed.code is None:
         return redirect(request, "/", OLD_COOKIE)
-    _keep_session(request, token)
-    return _code_page(request, name, code, "/", first=False)
+    _keep_session(request, signed.token)
+    return _code_page(request, signed.name, signed.code, "/", first=False)
+
+
+def _own_token(request: Request) -> str | None:
+    """Return this browser's session token, to end when it signs in as someone else."""
+    token = request.session.get(SESSION_KEY)
+    return token if isinstance(token, str) else None
 
 
 def _keep_session(request: Request, token: str) -> None:
