@@ -132,7 +132,7 @@ async def current_learner(
     """Return the learner of this browser's server-side session, if it is still open.
 
     A cookie from before server-side sessions names a learner id: it is not a session,
-    and the start page offers that learner a sign-in code instead (see ``legacy_learner``).
+    and the start page offers that learner a sign-in code (see ``legacy_learner_id``).
     """
     token = request.session.get(SESSION_KEY)
     if not isinstance(token, str):
