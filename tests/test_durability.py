@@ -83,12 +83,12 @@ def test_no_acknowledged_answer_is_lost_across_sigkills(tmp_path: Path) -> None:
     process, url = start_server(tmp_path, env=env)
     with httpx.Client(base_url=url, timeout=10) as client:
         for client_no in range(CLIENTS):
-            key = f"enrol-{client_no}"
+            key = f"enrol-learner-{client_no}"
             ledger.sent[key] = (f"learner-{client_no}", f"{GOOD_Q3} [{key}]")
             ledger.send(client, key)
     process.terminate()
     process.wait()
-    assert len(ledger.codes) == CLIENTS
+    assert len(ledger.codes) == CLIENTS, ledger.errors
     for _ in range(KILLS):
         process, url = start_server(tmp_path, env=env)
         with httpx.Client(base_url=url, timeout=10) as client:  # retry what went unanswered
