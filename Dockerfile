@@ -17,6 +17,11 @@ ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+# PyICU (Unicode confusable skeletons for learner names) builds against the system's ICU.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libicu-dev pkg-config g++ \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY templates ./templates
@@ -36,9 +41,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     PATH=/opt/tfquiz/bin:$PATH \
     TFQUIZ_DATA_DIR=/data TFQUIZ_HOST=0.0.0.0 TFQUIZ_PORT=8000
 # Debian's package versions are not pinned: a pin breaks the build once the archive moves on.
+# ICU's runtime library is named for its version (libicu72, libicu76): found, not named.
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends bubblewrap libseccomp2 tini \
+    && icu="$(apt-cache search --names-only '^libicu[0-9]+$' | cut -d' ' -f1 | sort -V | tail -n 1)" \
+    && apt-get install -y --no-install-recommends bubblewrap libseccomp2 tini "$icu" \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --create-home --home-dir /home/tfquiz tfquiz \
     && mkdir /data \

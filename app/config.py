@@ -133,7 +133,20 @@ class Settings(BaseSettings):
     start_limit_per_address: int = Field(
         default=100,
         ge=1,
-        description="Learner sign-ins by name (/start) per minute from one client address.",
+        description="Learner sign-ups and sign-ins (/start, /continue) per minute per address.",
+    )
+    signin_window_minutes: int = Field(
+        default=15, ge=1, description="Window over which a learner's wrong sign-in codes count."
+    )
+    signin_failures_per_name: int = Field(
+        default=10,
+        ge=1,
+        description="Wrong sign-in codes for one learner's name, from any address, per window.",
+    )
+    signin_failures_per_address: int = Field(
+        default=30,
+        ge=1,
+        description="Wrong sign-in codes from one client address, for any names, per window.",
     )
     claim_limit_per_learner: int = Field(
         default=10, ge=1, description="Claims one learner may send per minute."

@@ -37,6 +37,7 @@ from app.routes import (
     lti,
     playground,
     quiz,
+    signin,
 )
 from app.web.csrf import csrf_token
 from app.web.errors import install_error_handlers
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestObserver, metrics=metrics, write_log=settings.access_log)
     install_error_handlers(app)
     app.include_router(quiz.router)
+    app.include_router(signin.router)
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(demos.router)

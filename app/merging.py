@@ -18,8 +18,10 @@ from app.validation import InvalidText
 
 # Rows that move to the kept learner (or are reconciled with theirs).
 MOVED = frozenset({"attempt", "reference_view", "roster_entry", "lti_user"})
-# Rows that go with the merged record: what only made sense for it.
-DROPPED: frozenset[str] = frozenset()
+# Rows that go with the merged record (their foreign keys cascade): what only made sense
+# for it. Its code stops working and its browsers are signed out: the kept learner's own
+# code is the way in, so a wrong merge hands nobody the kept record.
+DROPPED = frozenset({"learner_identity", "learner_session"})
 # Rows that point at the kept learner by design.
 KEPT = frozenset({"learner_merge"})
 

@@ -469,3 +469,33 @@ class LtiScoreSend(Base):
     score_maximum: Mapped[float | None] = mapped_column(Float, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class LearnerIdentity(Base):
+    """What proves and separates a learner: their sign-in code's hash and their name's shape.
+
+    The skeletons are unique, so two names that look alike cannot both be stored even when
+    two sign-ups race; a learner from before skeletons whose name collided keeps NULL.
+    """
+
+    __tablename__ = "learner_identity"
+
+    learner_id: Mapped[int] = mapped_column(
+        ForeignKey("learner.id", ondelete="CASCADE"), primary_key=True
+    )
+    skeleton: Mapped[str | None] = mapped_column(String(400), unique=True, default=None)
+    cased_skeleton: Mapped[str | None] = mapped_column(String(400), unique=True, default=None)
+    code_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    code_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class LearnerSession(Base):
+    """A server-side learner session, found by the hash of the random token in the cookie."""
+
+    __tablename__ = "learner_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    learner_id: Mapped[int] = mapped_column(
+        ForeignKey("learner.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

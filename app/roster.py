@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.learners import create_learner
 from app.models import Attempt, Learner, RosterEntry
 from app.validation import MAX_NAME_CHARS, InvalidText, clean_email, clean_name, name_key
 
@@ -195,32 +196,47 @@ def _header_columns(cells: list[str]) -> tuple[int, int]:
     return name_at, email_at
 
 
-def import_roster(session: Session, preview: RosterPreview) -> int:
-    """Store a checked roster whole: create new learners, list existing ones; return how many."""
+def import_roster(
+    session: Session, preview: RosterPreview, codes: list[tuple[str, str]]
+) -> tuple[int, list[tuple[str, str]]]:
+    """Store a checked roster whole: create new learners, list existing ones.
+
+    ``codes`` holds a sign-in code and its hash for each new learner, made outside the
+    transaction (each hash costs tens of milliseconds). Return how many were listed and
+    each new learner's name with their code, to be shown once.
+    """
     if not preview.ok:
         raise InvalidText("The roster has problems; nothing was imported.")
+    new_rows = [row for row in preview.rows if row.status == "new"]
+    if len(codes) != len(new_rows):
+        raise InvalidText("The learners changed while the roster was read; import it again.")
+    given = iter(codes)
+    shown: list[tuple[str, str]] = []
     added = 0
     for row in preview.rows:
         if row.status == "new":
-            add_roster_learner(session, row.name, row.email)
+            code, code_hash = next(given)
+            learner = add_roster_learner(session, row.name, row.email, code_hash)
+            shown.append((learner.display_name, code))
         elif row.status == "existing" and row.learner_id is not None:
             session.add(RosterEntry(learner_id=row.learner_id))
         else:
             continue
         added += 1
     session.flush()
-    return added
+    return added, shown
 
 
-def add_roster_learner(session: Session, name: str, email: str | None) -> Learner:
+def add_roster_learner(
+    session: Session, name: str, email: str | None, code_hash: str | None
+) -> Learner:
     """Create a learner the instructor listed, before they start, and put them on the roster.
 
-    The one place a roster learner is made: their personal sign-in code, once learners
-    have one, is issued here too.
+    The one place a roster learner is made, through ``create_learner``, so a name that
+    looks like another learner's is refused (NameTaken) as at the start page. Their
+    sign-in code's hash is given; the instructor hands the code out.
     """
-    learner = Learner(display_name=name, name_key=name_key(name), email=email)
-    session.add(learner)
-    session.flush()
+    learner = create_learner(session, name, email, code_hash)
     session.add(RosterEntry(learner_id=learner.id))
     return learner
 

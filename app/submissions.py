@@ -16,14 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.attempts import record_attempt
-from app.classes import check_may_start
 from app.config import Settings
 from app.db import Database
 from app.evidence import stored_result
 from app.grading import GradeResult, grade_answer
-from app.learners import get_learner, sign_in
+from app.learners import get_learner
 from app.metrics import Metrics
-from app.models import Attempt, Learner
+from app.models import Attempt
 from app.ratelimit import Bucket, check
 from app.reveals import LearnerResult, attempt_view, has_seen_reference, record_reference_view
 from app.schema import Question
@@ -68,15 +67,13 @@ def submit_answer(
     text: str,
     address: str,
     *,
-    learner_id: int | None = None,
-    learner_name: str | None = None,
-    email: str | None = None,
+    learner_id: int,
     key: str | None = None,
     with_view: bool = False,
     metrics: Metrics | None = None,
     channel: Literal["api", "form"] = "api",
 ) -> Recorded:
-    """Grade and store an answer for a known learner (by id) or a learner named in the API.
+    """Grade and store an answer for a learner whose identity the caller has established.
 
     ``with_view`` adds the learner's view of the result for a caller that sends it back
     as it is; a view that reveals the reference then counts as the learner having seen it.
@@ -85,7 +82,9 @@ def submit_answer(
     text = clean_answer(text, settings.max_answer_chars)
     key = clean_key(key)
     with database.writing() as session:
-        learner = _learner(session, learner_id, learner_name, email)
+        learner = get_learner(session, learner_id)
+        if learner is None:
+            raise InvalidText("Enter your name before answering.")
         who, name = learner.id, learner.display_name
         if replay := _replay(session, who, name, key, question, text, with_view):
             return replay
@@ -104,19 +103,6 @@ def submit_answer(
     if metrics is not None:
         metrics.answer_recorded(channel)
     return recorded
-
-
-def _learner(
-    session: Session, learner_id: int | None, name: str | None, email: str | None
-) -> Learner:
-    """Return the answering learner: named in the API (created when new), or by id."""
-    if name is not None:
-        check_may_start(session, name, None)  # the API takes no join code: joining is a page
-        return sign_in(session, name, email, learner_id)[0]
-    found = get_learner(session, learner_id) if learner_id is not None else None
-    if found is None:
-        raise InvalidText("Enter your name before answering.")
-    return found
 
 
 def _replay(

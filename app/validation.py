@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from app.text import has_control, has_surrogate, normalize_newlines, size_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME_CHARS = 80
 MAX_EMAIL_CHARS = 254
+# Joiners shape letters in Persian, Indic scripts and emoji; every other format character
+# (zero-width space, bidi overrides, soft hyphen) only hides or reorders what a name shows.
+_KEPT_FORMAT = frozenset("\u200c\u200d")
 
 
 class InvalidText(ValueError):
@@ -29,7 +34,8 @@ def clean_answer(text: str, max_chars: int) -> str:
 def clean_name(name: str) -> str:
     """Return a display name with spaces tidied, or raise InvalidText saying why."""
     _refuse_unencodable(name, "name")
-    name = " ".join(unicodedata.normalize("NFC", name).split())
+    name = _drop_invisible(unicodedata.normalize("NFC", name))
+    name = " ".join(name.split())
     if not name:
         raise InvalidText("Please enter your name.")
     if len(name) > MAX_NAME_CHARS:
@@ -40,6 +46,37 @@ def clean_name(name: str) -> str:
 def name_key(name: str) -> str:
     """Return the form of a name under which two spellings count as the same learner."""
     return unicodedata.normalize("NFKC", name).casefold()
+
+
+class NameShape(NamedTuple):
+    """The Unicode confusable skeletons (UTS #39) of a name, as stored to keep names apart.
+
+    ``folded`` ignores case ("bob" is "Bob"); ``cased`` keeps it, because the skeleton maps
+    a capital I to l, which folding first would hide ("BiII" reads as "Bill").
+    """
+
+    folded: str
+    cased: str
+
+
+def name_shape(name: str) -> NameShape:
+    """Return the skeletons under which two names that look alike are the same name."""
+    checker = _spoof_checker()
+    nfkc = unicodedata.normalize("NFKC", name)
+    cased = checker.getSkeleton(0, nfkc)
+    return NameShape(checker.getSkeleton(0, cased.casefold()).casefold(), cased)
+
+
+@lru_cache(maxsize=1)
+def _spoof_checker() -> Any:
+    """Build ICU's spoof checker on first use (loading ICU's data takes a few ms)."""
+    import icu  # PyICU: ICU's confusables data, kept current with Unicode
+
+    return icu.SpoofChecker()
+
+
+def _drop_invisible(text: str) -> str:
+    return "".join(c for c in text if unicodedata.category(c) != "Cf" or c in _KEPT_FORMAT)
 
 
 def clean_email(email: str | None) -> str | None:

@@ -32,9 +32,31 @@ def post_form(client: TestClient, url: str, data: dict[str, str], page: str = "/
     return client.post(url, data={**data, "csrf_token": csrf(client, page)}, follow_redirects=False)
 
 
+CODE_RE = re.compile(r'<code id="signin-code">([a-z-]+)</code>')
+
+
 def start(client: TestClient, name: str = "Ada", email: str = "") -> Any:
-    """Sign in through the start form."""
+    """Start as a new learner through the start form; the page shows the sign-in code."""
     return post_form(client, "/start", {"name": name, "email": email})
+
+
+def signin_code(page: Any) -> str:
+    """Return the sign-in code a code page shows."""
+    found = CODE_RE.search(page.text)
+    assert found, "no sign-in code on the page"
+    return found.group(1)
+
+
+def start_with_code(client: TestClient, name: str = "Ada", email: str = "") -> str:
+    """Start as a new learner and return the sign-in code they are shown."""
+    page = start(client, name, email)
+    assert page.status_code == 200, page.text
+    return signin_code(page)
+
+
+def continue_as(client: TestClient, name: str, code: str) -> Any:
+    """Sign in as a returning learner with their name and code."""
+    return post_form(client, "/continue", {"name": name, "code": code}, "/continue")
 
 
 def answer_page(client: TestClient, number: int, text: str) -> Any:

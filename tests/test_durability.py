@@ -37,6 +37,7 @@ class Ledger:
         self.sent: dict[str, tuple[str, str]] = {}  # key -> (learner, text)
         self.acknowledged: dict[int, tuple[str, str]] = {}  # attempt id -> (key, text)
         self.errors: list[str] = []
+        self.codes: dict[str, str] = {}  # learner -> sign-in code, the proof a new client sends
 
     def send(self, client: httpx.Client, key: str) -> None:
         """Post one answer; remember the attempt id if the server says it was recorded."""
@@ -44,8 +45,8 @@ class Ledger:
         try:
             response = client.post(
                 "/api/questions/3/answers",
-                # The email lets a fresh connection continue as the same learner.
-                json={"learner": learner, "email": f"{learner}@example.org", "text": answer},
+                # The code lets a fresh connection continue as the same learner.
+                json={"learner": learner, "code": self.codes.get(learner), "text": answer},
                 headers={"Idempotency-Key": key},
             )
         except httpx.TransportError:
@@ -54,6 +55,8 @@ class Ledger:
             body = response.json()
             with self.lock:
                 self.acknowledged[body["attempt_id"]] = (key, answer)
+                if body.get("sign_in_code"):
+                    self.codes[learner] = body["sign_in_code"]
         elif response.status_code != 429:
             self.errors.append(f"{response.status_code}: {response.text[:200]}")
 
@@ -75,6 +78,17 @@ def test_no_acknowledged_answer_is_lost_across_sigkills(tmp_path: Path) -> None:
     database_url = env.get("TFQUIZ_DATABASE_URL", f"sqlite:///{tmp_path / 'tfquiz.sqlite3'}")
     ledger = Ledger()
     randomness = random.Random(20261125)
+    # Each learner's first answer creates them and brings back their code, sent from then
+    # on: were that answer's response lost to a kill, nothing could prove who they are.
+    process, url = start_server(tmp_path, env=env)
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for client_no in range(CLIENTS):
+            key = f"enrol-learner-{client_no}"
+            ledger.sent[key] = (f"learner-{client_no}", f"{GOOD_Q3} [{key}]")
+            ledger.send(client, key)
+    process.terminate()
+    process.wait()
+    assert len(ledger.codes) == CLIENTS, ledger.errors
     for _ in range(KILLS):
         process, url = start_server(tmp_path, env=env)
         with httpx.Client(base_url=url, timeout=10) as client:  # retry what went unanswered

@@ -118,9 +118,9 @@ def test_names_longer_once_normalised_get_a_clear_4xx(settings: Settings) -> Non
         def check(name: str) -> None:
             client.cookies.clear()
             page = start(client, name)
-            assert page.status_code in (303, 422), (name, page.status_code)
+            assert page.status_code in (200, 409, 422), (name, page.status_code)
             answer = answer_api(client, 3, "No.", learner=name)
-            assert answer.status_code in (201, 403, 422), (name, answer.status_code)
+            assert answer.status_code in (201, 403, 409, 422), (name, answer.status_code)
             if answer.status_code == 422:
                 assert "name" in answer.json()["detail"], name
 

@@ -236,3 +236,28 @@ def test_failed_sign_ins_move_into_the_one_rate_limit_table_and_back(tmp_path: P
         ]
         assert connection.execute(text("SELECT COUNT(*) FROM rate_limit_hit")).scalar() == 0
     engine.dispose()
+
+
+def test_learners_from_before_codes_get_skeletons_and_look_alikes_never_block(
+    tmp_path: Path,
+) -> None:
+    engine = engine_at(tmp_path, "0009")
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO learner (id, display_name, name_key, created_at) VALUES "
+                "(1, 'Bob Victim', 'bob victim', '2026-11-01 09:00:00'), "
+                "(2, 'Bob V\u0456ctim', 'bob v\u0456ctim', '2026-11-01 09:05:00'), "
+                "(3, 'Ada', 'ada', '2026-11-01 09:10:00')"
+            )
+        )
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0012_learner_sessions")
+        rows = connection.execute(
+            text("SELECT learner_id, skeleton, code_hash FROM learner_identity ORDER BY 1")
+        ).all()
+        assert rows == [(1, "bob victirn", None), (2, None, None), (3, "ada", None)]
+        command.downgrade(config, "0009")
+        assert "learner_identity" not in inspect(connection).get_table_names()
+    engine.dispose()

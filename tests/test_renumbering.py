@@ -24,7 +24,14 @@ from app.config import PROJECT_ROOT, Settings
 from app.exports import export_stream
 from app.main import create_app
 from app.models import PlaygroundRun
-from tests.factories import GOOD_Q3, answer_page, make_instructor, sign_in, start
+from tests.factories import (
+    GOOD_Q3,
+    answer_page,
+    continue_as,
+    make_instructor,
+    sign_in,
+    start_with_code,
+)
 from tests.routes.test_dashboard import matrix_names
 from tests.test_analytics import BOTH_INT64, STRONG_Q1, WEAK
 
@@ -79,10 +86,19 @@ def swap_numbers(folder: Path, first: str, second: str) -> None:
         path.write_text(re.sub(r"^number: \d+$", f"number: {number}", text, count=1, flags=re.M))
 
 
+# Sign-in codes by database (a test's data folder), kept across restarts: name -> code.
+CODES: dict[str, dict[str, str]] = {}
+
+
 def learner(client: TestClient, name: str) -> TestClient:
-    """Sign a learner in from a new browser, by name and email."""
+    """Sign a learner in from a new browser: a new name starts, a known one gives its code."""
     browser = TestClient(client.app)
-    assert start(browser, name, f"{name.lower()}@example.org").status_code == 303
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    codes = CODES.setdefault(f"{settings.data_dir} {settings.database_url}", {})
+    if name in codes:
+        assert continue_as(browser, name, codes[name]).status_code == 303
+    else:
+        codes[name] = start_with_code(browser, name)
     return browser
 
 

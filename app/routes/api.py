@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -10,12 +11,13 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from app import submissions
-from app.learners import NameTaken
+from app.identity import WRONG_CODE, sign_in, sign_up
+from app.learners import NameTaken, find_by_name, resolve_session
 from app.reveals import LearnerResult
 from app.schema import Question
-from app.validation import InvalidText
+from app.validation import InvalidText, clean_answer, clean_name, name_key
 from app.web.deps import (
-    LEARNER_KEY,
+    SESSION_KEY,
     BankDep,
     DatabaseDep,
     MetricsDep,
@@ -57,11 +59,21 @@ class QuestionDetail(QuestionSummary):
 
 
 class AnswerIn(BaseModel):
-    """An answer sent by a learner known by name."""
+    """An answer, with proof of who sends it: the session cookie, or the name and code.
+
+    A new name (and no code) creates the learner, whose code comes back once in the answer.
+    """
 
     learner: Annotated[str, Field(max_length=1000, description="The learner's display name.")]
     text: Annotated[str, Field(max_length=200_000, description="The answer.")]
-    email: Annotated[str | None, Field(default=None, max_length=1000)] = None
+    code: Annotated[
+        str | None,
+        Field(default=None, max_length=1000, description="The learner's sign-in code."),
+    ] = None
+    email: Annotated[
+        str | None,
+        Field(default=None, max_length=1000, description="Refused: an email proves nothing."),
+    ] = None
 
 
 class AnswerOut(LearnerResult):
@@ -78,9 +90,62 @@ class AnswerOut(LearnerResult):
     replayed: bool = False
     learner: str
     created_at: datetime
+    sign_in_code: str | None = Field(
+        default=None,
+        description="Only when this answer created the learner: their code, shown this once.",
+    )
 
 
-ERRORS = documented(400, 401, 403, 404, 413, 422, 429, 503)
+EMAIL_REFUSED = (
+    'An email address is not proof of who you are: send your sign-in code as "code" '
+    '(with your name as "learner"), or the session cookie of an earlier answer.'
+)
+NAME_TAKEN = (
+    'The name “{name}” is already taken: send its sign-in code as "code", or the '
+    "session cookie of an earlier answer, to answer as that learner."
+)
+
+ERRORS = documented(400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+@dataclass(frozen=True)
+class Proven:
+    """The learner an answer is from, and what the response must hand back."""
+
+    learner_id: int
+    token: str | None = None  # a session opened now, for the cookie
+    new_code: str | None = None  # the code of a learner created now, shown once
+
+
+def learner_for(
+    request: Request, database: DatabaseDep, settings: SettingsDep, name: str, code: str | None
+) -> Proven:
+    """Return who answers: by session cookie, by name and code, or a new name (created).
+
+    Raise HTTPException 401 for a wrong code, 403 for a name that is another learner's
+    and no proof, 409 for a new name that looks like one, RateLimited for too many tries.
+    """
+    address = client_address(request)
+    cookie = request.session.get(SESSION_KEY)
+    token = cookie if isinstance(cookie, str) else None
+    if code is not None:
+        signed = sign_in(database, settings, name, code, address, token)
+        if signed is None or signed.token is None:
+            raise HTTPException(401, detail=WRONG_CODE)
+        return Proven(signed.learner_id, signed.token)
+    max_age = timedelta(days=settings.session_max_age_days)
+    with database.reading() as session:  # the common case, answering again: no write lock
+        current = resolve_session(session, token, max_age) if token else None
+        if current is not None and current.name_key == name_key(clean_name(name)):
+            return Proven(current.id)
+        taken = find_by_name(session, clean_name(name))
+    if taken is not None:
+        raise HTTPException(403, detail=NAME_TAKEN.format(name=taken.display_name))
+    try:
+        created = sign_up(database, settings, name, None, address, token)
+    except NameTaken as error:
+        raise HTTPException(409, detail=str(error)) from None
+    return Proven(created.learner_id, created.token, created.code)
 
 
 def summarise(question: Question) -> QuestionSummary:
@@ -131,25 +196,28 @@ def submit_answer(
             detail="The session cookie is not valid (altered or expired); "
             "drop it and send the answer again.",
         )
+    if body.email is not None:
+        raise HTTPException(422, detail=EMAIL_REFUSED)
     try:
+        # Checked before anyone is signed up: a refused answer must leave nothing behind.
+        clean_answer(body.text, settings.max_answer_chars)
+        submissions.clean_key(idempotency_key)
+        found = learner_for(request, database, settings, body.learner, body.code)
         recorded = submissions.submit_answer(
             database,
             settings,
             question,
             body.text,
             client_address(request),
-            learner_id=request.session.get(LEARNER_KEY),
-            learner_name=body.learner,
-            email=body.email,
+            learner_id=found.learner_id,
             key=idempotency_key,
             with_view=True,
             metrics=metrics,
         )
-    except NameTaken as error:
-        raise HTTPException(403, detail=str(error)) from None
     except InvalidText as error:
         raise HTTPException(422, detail=str(error)) from None
-    request.session[LEARNER_KEY] = recorded.learner_id
+    if found.token is not None:
+        request.session[SESSION_KEY] = found.token
     assert recorded.view is not None  # asked for above
     answer = AnswerOut(
         attempt_id=recorded.attempt_id,
@@ -157,6 +225,7 @@ def submit_answer(
         replayed=recorded.replayed,
         learner=recorded.learner_name,
         created_at=recorded.created_at,
+        sign_in_code=found.new_code,
         **dict(recorded.view),
     )
     return model_response(answer, 200 if recorded.replayed else 201)

@@ -23,11 +23,12 @@ from app.dashboard import (
     rounded,
     stats_out,
 )
+from app.identity import reissue
 from app.models import Attempt, Learner
 from app.review_queue import queue_size
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
-from app.web.deps import BankDep, PoolDep, QuestionDep, ReadSession, RowId
+from app.web.deps import BankDep, DatabaseDep, PoolDep, QuestionDep, ReadSession, RowId
 from app.web.errors import INSTRUCTOR_API_ERRORS
 from app.web.pages import render
 
@@ -127,6 +128,33 @@ def learner_detail(
         total=sum(p.best_points for p in known),
         possible=bank.possible_points,
     )
+
+
+@router.post("/instructor/learners/{learner_id}/code", include_in_schema=False)
+def new_learner_code(
+    request: Request, instructor: InstructorDep, database: DatabaseDep, learner_id: RowId
+) -> Response:
+    """End every session of a learner and give them a new code, shown here once.
+
+    For a learner who lost their code, or whose code or cookie someone else may hold: the
+    old code stops working, and every browser signed in as them is signed out.
+    """
+    issued = reissue(database, learner_id)
+    if issued is None or issued.code is None:
+        raise HTTPException(404, detail=f"There is no learner {learner_id}.")
+    name, code = issued.name, issued.code
+    link = str(request.url_for("continue_form").include_query_params(name=name, code=code))
+    response = render(
+        request,
+        "instructor/learner_code.html",
+        instructor=instructor,
+        learner_id=learner_id,
+        name=name,
+        code=code,
+        link=link,
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"  # the page's link carries the code
+    return response
 
 
 @router.get("/api/instructor/overview", tags=["instructor"])

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.classes import get_class_settings, regenerate_join_code, save_class_mode
+from app.identity import fresh_code
 from app.merging import MergeRefused, merge_candidates, merge_learners
 from app.roster import RosterPreview, decode_roster, import_roster, read_roster, roster
 from app.validation import InvalidText
@@ -107,12 +108,30 @@ def roster_import(
     text, problems = decode_roster(uploaded) if uploaded else (csv_text, [])
     # An import reads and writes in one transaction: no name can slip in between the check.
     importing = action == "import"
-    with database.writing() if importing else database.reading() as session:
-        preview = RosterPreview(problems=problems) if text is None else read_roster(session, text)
-        if importing and preview.ok:
-            added = import_roster(session, preview)
-            added_text = f"{added} learner{'s' if added != 1 else ''} added to the roster."
-            return redirect(request, "/instructor/class/roster", added_text)
+    codes: list[tuple[str, str]] = []
+    if importing and text is not None:
+        with database.reading() as session:
+            first = read_roster(session, text)
+        # Hashed before the write transaction, which would otherwise hold every answer.
+        codes = [fresh_code() for _ in range(first.count("new"))] if first.ok else []
+    try:
+        with database.writing() if importing else database.reading() as session:
+            preview = (
+                RosterPreview(problems=problems) if text is None else read_roster(session, text)
+            )
+            if importing and preview.ok:
+                added, shown = import_roster(session, preview, codes)
+                page = render(
+                    request,
+                    "instructor/roster_codes.html",
+                    instructor=instructor,
+                    added=added,
+                    shown=shown,
+                )
+                page.headers["Cache-Control"] = "no-store"  # the codes, shown once
+                return page
+    except InvalidText as error:  # a look-alike name, or a race: the whole import undone
+        preview = RosterPreview(rows=preview.rows, problems=[str(error)])
     return render(
         request,
         "instructor/roster_preview.html",

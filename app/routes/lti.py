@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
 from app.instructors import start_session
+from app.learners import open_session
 from app.lti.accounts import contact_email, display_name, instructor_for, learner_for
 from app.lti.adapters import LtiRequest
 from app.lti.deep_linking import deep_link_reply
@@ -26,7 +27,7 @@ from app.questions import QuestionBank
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor, set_instructor_cookie
 from app.web.csrf import require_csrf
-from app.web.deps import LEARNER_KEY, DatabaseDep, ReadSession, RowId, SettingsDep
+from app.web.deps import LEARNER_KEY, SESSION_KEY, DatabaseDep, ReadSession, RowId, SettingsDep
 from app.web.errors import error_response
 from app.web.middleware import APP_POLICY
 from app.web.pages import FLASH_KEY, redirect, render
@@ -102,6 +103,7 @@ def _launch(request: Request, lti: LtiRequest) -> Response:
     checked, storage = check_launch(database, keys_of(request), lti)
     if checked.deep_linking:
         return _deep_link_picker(request, checked, storage)
+    learner_token: str | None = None
     with database.writing() as session:
         consume(session, storage, checked)
         name = display_name(checked.name, checked.given_name, checked.family_name, checked.sub)
@@ -111,12 +113,15 @@ def _launch(request: Request, lti: LtiRequest) -> Response:
             token, shown = start_session(session, instructor), name
         else:
             learner = learner_for(session, checked.platform_id, checked.sub, name, email)
-            token, shown, learner_id = None, learner.display_name, learner.id
+            # A server-side session like any learner's: "Leave" and an instructor end it.
+            token, shown = None, learner.display_name
+            learner_token = open_session(session, learner.id)
         link = remember_link(session, checked.platform_id, checked.claims, checked.question_id)
         if link is not None and not checked.teaching:
             join_link(session, link, checked.platform_id, checked.sub)  # scores go to it
-    if token is None:
-        request.session[LEARNER_KEY] = learner_id
+    if learner_token is not None:
+        request.session.pop(LEARNER_KEY, None)
+        request.session[SESSION_KEY] = learner_token
     url, note = _destination(bank, checked)
     request.session[FLASH_KEY] = f"Signed in from your LMS as {shown}.{note}"
     response = RedirectResponse(url, status_code=303)

@@ -1,4 +1,4 @@
-"""Learner pages: start, the question list, answering, results and the summary."""
+"""Learner pages: the questions, answering, results, claims and the summary."""
 
 from __future__ import annotations
 
@@ -19,11 +19,9 @@ from app.attempts import (
     progress_by_question,
 )
 from app.claims import NotClaimable, claims_for_attempt, submit_claim
-from app.classes import check_may_start, get_class_settings
 from app.db import Database
 from app.demos.protocol import DemoRunner
 from app.evidence import stored_result
-from app.learners import sign_in
 from app.models import Attempt, ChangeKind, Learner
 from app.overrides import score_history
 from app.policy import get_count_practice, get_reveal_policy
@@ -34,7 +32,6 @@ from app.schema import Question
 from app.validation import InvalidText
 from app.web.csrf import require_csrf
 from app.web.deps import (
-    LEARNER_KEY,
     BankDep,
     DatabaseDep,
     LearnerDep,
@@ -45,104 +42,13 @@ from app.web.deps import (
     RowId,
     SettingsDep,
     client_address,
-    session_cookie_invalid,
 )
 from app.web.errors import refusal
-from app.web.pages import demos_for, redirect, render, safe_next
+from app.web.pages import demos_for, redirect, render
 from app.web.rendering import mark_answer, render_markdown
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)  # pages
-TOO_MANY_STARTS = "Too many sign-ins from this address; try again in {seconds} s."
 TOO_MANY_CLAIMS = "You are sending claims too quickly; try again in {seconds} s."
-
-
-@router.get("/", name="home")
-def home(
-    request: Request,
-    bank: BankDep,
-    settings: SettingsDep,
-    learner: LearnerDep,
-    session: ReadSession,
-    next: str | None = None,
-) -> Response:
-    """Show the start form, or the learner's progress through the questions."""
-    if learner is None:
-        notice = None
-        if session_cookie_invalid(request, settings):
-            notice = "Your session was not valid or had expired; please enter your name again."
-        return render(
-            request,
-            "quiz/start.html",
-            notice=notice,
-            next=safe_next(next),
-            **start_page(session, bank),
-        )
-    progress = progress_by_question(session, learner.id)
-    rows = [(q, progress.get(str(q.id))) for q in bank.ordered()]
-    answered = sum(1 for _, p in rows if p is not None)
-    return render(request, "quiz/home.html", learner=learner, rows=rows, answered=answered)
-
-
-@router.post("/start", name="start")
-def start(
-    request: Request,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    bank: BankDep,
-    name: Annotated[str, Form(max_length=1000)],
-    email: Annotated[str, Form(max_length=1000)] = "",
-    join_code: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    """Sign a learner in by name, creating them on first visit; limited per address."""
-    current = request.session.get(LEARNER_KEY)
-    address = client_address(request)
-    by_address = Bucket("start-address", address, settings.start_limit_per_address)
-    problem: InvalidText | RateLimited | None = None
-    try:
-        with database.writing() as session:
-            check(session, by_address, refusal=TOO_MANY_STARTS)
-            try:
-                check_may_start(session, name, join_code)
-                learner, created = sign_in(session, name, email, current)
-                learner_id, display = learner.id, learner.display_name
-            except InvalidText as error:
-                problem = error  # committed with its count: a name refused as taken is a guess
-    except RateLimited as error:
-        problem = error
-    if problem is not None:
-        status, message, headers = refusal(problem)
-        with database.reading() as session:
-            page = start_page(session, bank)
-        response = render(
-            request,
-            "quiz/start.html",
-            status=status,
-            error=message,
-            name=name,
-            email=email,
-            next=safe_next(next),
-            notice=None,
-            join_code=join_code,
-            **page,
-        )
-        response.headers.update(headers)
-        return response
-    request.session[LEARNER_KEY] = learner_id
-    greeting = f"Welcome, {display}!" if created else f"Welcome back, {display}."
-    return redirect(request, safe_next(next), greeting)
-
-
-def start_page(session: Session, bank: QuestionBank) -> dict[str, Any]:
-    """Gather what the start page shows beside its form: the class mode and the questions."""
-    return {"class_mode": get_class_settings(session).mode, "contents": bank.ordered()}
-
-
-@router.post("/leave", name="leave")
-def leave(request: Request) -> Response:
-    """Forget the learner on this browser."""
-    request.session.clear()
-    return redirect(request, "/")
 
 
 @router.get("/questions/{n}", name="question")

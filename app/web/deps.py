@@ -10,6 +10,7 @@ inline, and only database work goes to a thread. Measured (bench.request_costs):
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, cast
 
 import anyio.to_thread
@@ -22,13 +23,14 @@ from starlette.concurrency import run_in_threadpool
 from app.config import Settings
 from app.db import Database
 from app.demos.protocol import DemoRunner
-from app.learners import get_learner
+from app.learners import resolve_session
 from app.metrics import Metrics
 from app.models import Learner
 from app.questions import QuestionBank
 from app.schema import Demo, Question
 
-LEARNER_KEY = "learner_id"
+SESSION_KEY = "learner_session"  # the random token of a server-side learner session
+LEARNER_KEY = "learner_id"  # what cookies held before server-side sessions
 # Ids are 32-bit on PostgreSQL (SERIAL) and 64-bit on SQLite: a larger one cannot exist, and
 # passed on to the database it fails there (500) instead of finding nothing.
 MAX_ROW_ID = 2**31 - 1
@@ -124,26 +126,40 @@ def session_cookie_invalid(request: Request, settings: Settings) -> bool:
     return settings.session_cookie in request.cookies and not request.session
 
 
-async def current_learner(request: Request, session: ReadSession) -> Learner | None:
-    """Return the learner of this browser session, if it still exists."""
-    learner_id = request.session.get(LEARNER_KEY)
-    if not isinstance(learner_id, int):
+async def current_learner(
+    request: Request, session: ReadSession, settings: SettingsDep
+) -> Learner | None:
+    """Return the learner of this browser's server-side session, if it is still open.
+
+    A cookie from before server-side sessions names a learner id: it is not a session,
+    and the start page offers that learner a sign-in code (see ``legacy_learner_id``).
+    """
+    token = request.session.get(SESSION_KEY)
+    if not isinstance(token, str):
         return None
-    learner = await run_in_threadpool(_find_learner, session, learner_id)
+    max_age = timedelta(days=settings.session_max_age_days)
+    learner = await run_in_threadpool(_find_learner, session, token, max_age)
     if learner is None:
-        request.session.pop(LEARNER_KEY, None)
+        request.session.pop(SESSION_KEY, None)  # ended by "Leave" elsewhere or an instructor
+        request.state.session_ended = True
     return learner
 
 
-def _find_learner(session: Session, learner_id: int) -> Learner | None:
+def _find_learner(session: Session, token: str, max_age: timedelta) -> Learner | None:
     """Look the learner up, then end the read transaction, keeping the learner loaded.
 
     The request waits for another thread next: holding a connection meanwhile could leave
     every thread waiting for a connection and every connection waiting for a thread.
     """
-    learner = get_learner(session, learner_id)
+    learner = resolve_session(session, token, max_age)
     session.commit()  # writes nothing; hands the connection back (expire_on_commit is off)
     return learner
+
+
+def legacy_learner_id(request: Request) -> int | None:
+    """Return the learner id an old cookie (before migration 0010) carries, if any."""
+    learner_id = request.session.get(LEARNER_KEY)
+    return learner_id if isinstance(learner_id, int) else None
 
 
 LearnerDep = Annotated[Learner | None, Depends(current_learner)]

@@ -24,6 +24,7 @@ TITLES = {
     401: "Not signed in",
     403: "Not allowed",
     404: "Not found",
+    409: "Already taken",
     405: "Method not allowed",
     413: "Too large",
     429: "Too many requests",

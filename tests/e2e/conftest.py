@@ -170,13 +170,25 @@ def watched(open_page: OpenPage) -> Watched:
     return open_page()
 
 
-def start_as_learner(page: Page, url: str, name: str, email: str = "") -> None:
-    """Sign in on the start page as a learner, the way a person does."""
+def start_as_learner(page: Page, url: str, name: str, email: str = "") -> str:
+    """Start on the start page as a new learner, the way a person does; return their code."""
     page.goto(url + "/")
     page.get_by_label("Your name").fill(name)
     if email:
         page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Start the quiz").click()
+    code = page.locator("#signin-code").inner_text()
+    page.get_by_role("link", name="Go to the questions").click()
+    page.wait_for_url(url + "/")
+    return code
+
+
+def continue_as_learner(page: Page, url: str, name: str, code: str) -> None:
+    """Come back as a learner with name and sign-in code, as on another device."""
+    page.goto(url + "/continue")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Sign-in code").fill(code)
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_url(url + "/")
 
 

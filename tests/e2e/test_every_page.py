@@ -37,6 +37,7 @@ CLASS = {
 # name {result}, {attempt} and {learner}, which the seeded data fills in.
 PAGES: dict[str, tuple[str | None, str]] = {
     "start": (None, "/"),
+    "continue": (None, "/continue"),
     "home": ("learner", "/"),
     "question": ("learner", "/questions/3"),
     "result": ("learner", "{result}"),

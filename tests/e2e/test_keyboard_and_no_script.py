@@ -63,7 +63,13 @@ def test_a_keyboard_alone_signs_in_answers_and_claims(watched: Watched, site: Si
     page.keyboard.type("Kay Board")
     tab_until(page, "the start button", tag="button")
     page.keyboard.press("Enter")
-    expect(page.locator(".flash")).to_have_text("Welcome, Kay Board!")
+    expect(page.get_by_role("heading", name="Welcome, Kay Board!")).to_be_visible()
+    skip_to_content(page)  # the code page: its copy button, link and way on, by keyboard
+    tab_until(page, "the copy button", id="copy-code")
+    tab_until(page, "the bookmark link", id="signin-link")
+    tab_until(page, "the way to the questions", href="/")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("0 of 11 questions answered")).to_be_visible()
 
     skip_to_content(page)
     tab_until(page, "question 3", href="/questions/3")

@@ -13,11 +13,13 @@ from app.main import create_app
 from tests.factories import (
     GOOD_Q3,
     answer_api,
+    continue_as,
     count_learners,
     make_instructor,
     post_form,
     sign_in,
     start,
+    start_with_code,
 )
 
 CODE_RE = re.compile(r'<p class="join-code">([\d ]+)</p>')
@@ -44,7 +46,7 @@ def join(client: TestClient, name: str, code: str = "", email: str = "") -> obje
 
 def test_the_start_page_is_open_by_default(app: FastAPI, client: TestClient) -> None:
     assert "Class code" not in client.get("/").text
-    assert start(client, "Ada").status_code == 303
+    assert start(client, "Ada").status_code == 200  # the new learner's code page
     assert learners(app) == 1
 
 
@@ -66,8 +68,9 @@ def test_class_code_mode_refuses_outsiders_and_lets_the_class_in(
     assert learners(app) == 0
 
     typed = code.replace(" ", "-")  # read aloud, typed with dashes: still the code
-    assert join(visitor, "Ada", typed).status_code == 303
-    assert "Welcome, Ada!" in visitor.get("/").text
+    joined = join(visitor, "Ada", typed)
+    assert joined.status_code == 200 and "signin-code" in joined.text  # shown their code
+    assert "Ada" in visitor.get("/").text and 'name="join_code"' not in visitor.get("/").text
     assert learners(app) == 1
 
 
@@ -84,11 +87,10 @@ def test_class_code_mode_keeps_the_api_from_creating_learners(
 def test_a_learner_who_joined_continues_without_the_code(
     app: FastAPI, instructor_client: TestClient
 ) -> None:
-    earlier = TestClient(app)
-    assert start(earlier, "Grace", "grace@example.org").status_code == 303
+    code = start_with_code(TestClient(app), "Grace", "grace@example.org")
     set_mode(instructor_client, "code")
     other_device = TestClient(app)
-    assert start(other_device, "Grace", "grace@example.org").status_code == 303
+    assert continue_as(other_device, "Grace", code).status_code == 303
     assert "Welcome back, Grace." in other_device.get("/").text
 
 
@@ -101,7 +103,7 @@ def test_a_new_class_code_replaces_the_old_one(app: FastAPI, instructor_client: 
     assert found and found[1] != old and f"New class code: {found[1]}." in page.text
     visitor = TestClient(app)
     assert old is not None and join(visitor, "Ada", old).status_code == 422
-    assert join(visitor, "Ada", found[1]).status_code == 303
+    assert join(visitor, "Ada", found[1]).status_code == 200  # in, and shown their code
 
 
 def test_the_projected_code_is_shown_large(instructor_client: TestClient) -> None:
@@ -116,7 +118,7 @@ def test_switching_back_to_open_lets_anyone_start(
 ) -> None:
     set_mode(instructor_client, "code")
     set_mode(instructor_client, "open")
-    assert start(TestClient(app), "Ada").status_code == 303
+    assert start(TestClient(app), "Ada").status_code == 200
 
 
 def test_the_class_mode_form_refuses_bad_input_and_forgery(

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.web.pages import safe_next
-from tests.factories import csrf
+from tests.factories import csrf, start_with_code
 
 REFUSED = [
     None,
@@ -41,13 +41,14 @@ def test_safe_next_keeps_instructors_under_their_pages() -> None:
 
 
 def test_a_redirect_leaves_its_flash_for_the_next_page_only(client: TestClient) -> None:
-    token = csrf(client)
+    code = start_with_code(TestClient(client.app), "Ada")
+    token = csrf(client, "/continue")
     started = client.post(
-        "/start",
-        data={"name": "Ada", "next": "//evil.example", "csrf_token": token},
+        "/continue",
+        data={"name": "Ada", "code": code, "next": "//evil.example", "csrf_token": token},
         follow_redirects=False,
     )
     assert started.status_code == 303 and started.headers["location"] == "/"
     page = client.get("/")
-    assert "Welcome, Ada!" in page.text and page.headers["cache-control"] == "no-store"
-    assert "Welcome, Ada!" not in client.get("/").text
+    assert "Welcome back, Ada." in page.text and page.headers["cache-control"] == "no-store"
+    assert "Welcome back, Ada." not in client.get("/").text
