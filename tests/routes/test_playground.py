@@ -10,6 +10,7 @@ import html
 import logging
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -306,7 +307,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     app = create_app(settings)
     make_instructor(app)
     with TestClient(app) as client:
-        assert client.post("/api/questions/3/demos/1/run").status_code == 200  # warm, cached
+        # TensorFlow's start in bwrap takes seconds, many more on a loaded machine: a run sent
+        # before the worker is ready can wait past the queue's limit and answer 503.
+        deadline = time.monotonic() + 120
+        while not client.get("/readyz").json()["checks"]["demos"]["ready"]:
+            assert time.monotonic() < deadline, client.get("/readyz").json()["checks"]["demos"]
+            time.sleep(0.1)
+        warm = client.post("/api/questions/3/demos/1/run")
+        assert warm.status_code == 200, warm.text  # warm, cached
         sign_in(client)
         yield client, app, data
 
