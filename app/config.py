@@ -274,6 +274,13 @@ class Settings(BaseSettings):
         le=24 * 60,
         description="Least time between two roster syncs of a course link asked for by launches.",
     )
+    housekeeping_minutes: float = Field(
+        default=60,
+        ge=0,
+        le=24 * 60,
+        description="How often each web process deletes expired sessions and old rate-limit "
+        "counts; 0 never (then run `tfquiz prune` from cron).",
+    )
     lti_allow_http_loopback: bool = Field(
         default=False,
         description="Accept http:// platform URLs on this machine (127.0.0.1, localhost), "

@@ -17,6 +17,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import Database, open_database
 from app.demos.pool import DemoPool
 from app.grading.language import warm as warm_grader
+from app.housekeeping import Sweeper
 from app.lti.keys import key_store
 from app.lti.sender import ScoreSender
 from app.metrics import install_metrics
@@ -60,6 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     pool: DemoPool = app.state.pool
     pool.start()  # workers import TensorFlow in the background; serving starts at once
     app.state.lti_sender.start()  # scores queued for LMSs go out beside serving
+    app.state.sweeper.start()
     # The grader's word list takes a fraction of a second to load: load it beside serving,
     # once the first pages are out (bench/web_start.py: loading it at once delayed the first
     # page by 200-300 ms), so that the first answer does not wait for it either.
@@ -70,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         warm_up.cancel()
+        app.state.sweeper.close()
         app.state.lti_sender.close()
         pool.close()
         database.engine.dispose()
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.demo_slots = InFlight(settings.demo_in_flight_per_client)
     app.state.lti_keys = key_store(settings)  # the key file is made on first use, not here
     app.state.lti_sender = ScoreSender(app.state.db, app.state.bank, app.state.lti_keys, settings)
+    app.state.sweeper = Sweeper(app.state.db, settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     # Checking each template's file on every render costs a stat per template and page.
     app.state.templates.env.auto_reload = settings.reload_templates

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import demos, exports, grading, instructors, learners, lti, serve
+from app.cli import demos, exports, grading, housekeeping, instructors, learners, lti, serve
 
 cli = typer.Typer(help="tfquiz: a self-grading TensorFlow quiz.", no_args_is_help=True)
 instructor_cli = typer.Typer(help="Manage instructor accounts.", no_args_is_help=True)
@@ -24,6 +24,7 @@ for command in (
     demos.verify,
     exports.export,
     learners.merge_learners,
+    housekeeping.prune,
 ):
     cli.command()(command)
 instructor_cli.command("add")(instructors.instructor_add)
