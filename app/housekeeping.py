@@ -9,7 +9,6 @@ web process sweeps on a timer; the deletes are idempotent, so several processes,
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.models import InstructorSession, LearnerSession, RateLimitHit, utc_now
+from app.periodic import Periodic
 from app.ratelimit import MINUTE
 
 log = logging.getLogger(__name__)
@@ -86,30 +86,28 @@ class Sweeper:
 
     def __init__(self, database: Database, settings: Settings) -> None:
         self._database, self._settings = database, settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        minutes = settings.housekeeping_minutes
+        self._thread = (
+            Periodic("housekeeping", minutes * 60, self.sweep_now, log) if minutes else None
+        )
 
     def start(self) -> None:
-        """Start the thread (once, however often the app's lifespan starts)."""
-        if not self._settings.housekeeping_minutes:
-            return
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
-        self._thread.start()
+        """Start sweeping (once, however often the app's lifespan starts)."""
+        if self._thread is not None:
+            self._thread.start()
 
     def close(self) -> None:
-        """Stop the thread."""
-        self._stop.set()
+        """Stop sweeping."""
         if self._thread is not None:
-            self._thread.join(10)
+            self._thread.close(10)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._settings.housekeeping_minutes * 60):
-            try:
-                with self._database.writing() as session:
-                    swept = sweep(session, self._settings)
-                log.info("housekeeping deleted %s", swept)
-            except Exception:  # a bad round (database away) must not end the thread
-                log.exception("housekeeping failed; retrying next round")
+    @property
+    def running(self) -> bool:
+        """Tell whether the sweeping thread is alive."""
+        return self._thread is not None and self._thread.running
+
+    def sweep_now(self) -> None:
+        """Do one sweep and log what it deleted."""
+        with self._database.writing() as session:
+            swept = sweep(session, self._settings)
+        log.info("housekeeping deleted %s", swept)

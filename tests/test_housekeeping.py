@@ -113,6 +113,7 @@ def test_the_sweeper_thread_runs_on_its_timer(settings: Settings) -> None:
         session.execute(update(RateLimitHit).values(created_at=utc_now() - timedelta(days=1)))
     sweeper = Sweeper(application.state.db, quick)
     sweeper.start()
+    assert sweeper.running
     try:
         deadline = time.monotonic() + 30
         while _count(application, RateLimitHit) and time.monotonic() < deadline:
@@ -130,7 +131,7 @@ def test_no_sweeper_thread_when_turned_off(settings: Settings) -> None:
     application = create_app(off)
     sweeper = Sweeper(application.state.db, off)
     sweeper.start()
-    assert sweeper._thread is None
+    assert not sweeper.running
     application.state.db.engine.dispose()
 
 

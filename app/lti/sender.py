@@ -9,7 +9,6 @@ after ``TFQUIZ_LTI_SEND_MAX_TRIES`` the row is shown as failed on the instructor
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +26,7 @@ from app.lti.outbox import claim_due, mark_failed, mark_sent
 from app.lti.roster import apply_roster, claim_rosters, fetch_members, note_failure
 from app.lti.toolconf import DatabaseToolConf
 from app.models import LtiLink, LtiScoreSend, LtiUser
+from app.periodic import Periodic
 from app.questions import QuestionBank
 
 log = logging.getLogger(__name__)
@@ -60,30 +60,19 @@ class ScoreSender:
         self._backoff = timedelta(seconds=settings.lti_send_retry_s)
         self._max_tries = settings.lti_send_max_tries
         self._roster_every = timedelta(minutes=settings.lti_roster_minutes)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("lti-score-sender", self._interval, self._round, log)
 
     def start(self) -> None:
         """Start the sending thread (once, however often the app's lifespan starts)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="lti-score-sender", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
         """Stop the thread; rows it did not send stay queued for the next start."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
+        self._thread.close()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.send_due()
-                self.sync_rosters()
-            except Exception:  # a bad round (database away) must not end the thread
-                log.exception("sending scores to the LMS failed; retrying next round")
+    def _round(self) -> None:
+        self.send_due()
+        self.sync_rosters()
 
     def sync_rosters(self) -> int:
         """Sync every roster that is due; return how many links were synced."""
