@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from app.cli.common import load_bank
+from app.cli.common import command_database, load_bank
 from app.config import Settings
 
 
@@ -37,18 +38,17 @@ def export(
     ] = None,
 ) -> None:
     """Export the gradebook or every attempt, as CSV (formulas neutralised) or JSON."""
-    from app.db import open_database
     from app.exports import export_stream
-    from app.migrate import pending_revisions
 
     settings = Settings()
     questions = load_bank(settings).ordered()
-    database = open_database(settings)
+    with command_database(settings, migrated=True) as database:
+        _write(export_stream(database.reading, kind.value, fmt.value, questions), output)
+
+
+def _write(chunks: Iterator[str], output: Path | None) -> None:
+    """Write the export to ``output``, or to stdout with CSV's line ends kept."""
     try:
-        if pending_revisions(database.engine):
-            typer.echo("The database schema is not up to date: run `tfquiz migrate`.", err=True)
-            raise typer.Exit(1)
-        chunks = export_stream(database.reading, kind.value, fmt.value, questions)
         if output is None:
             sys.stdout.reconfigure(newline="")  # type: ignore[union-attr]  # keep CSV's CRLF
             for chunk in chunks:
@@ -61,5 +61,3 @@ def export(
     except OSError as error:
         typer.echo(f"Cannot write {output}: {error.strerror}.", err=True)
         raise typer.Exit(1) from None
-    finally:
-        database.engine.dispose()

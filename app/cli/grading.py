@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import load_bank
+from app.cli.common import command_database, command_session, load_bank
 from app.config import Settings
 from app.questions import QuestionBank, load_folder
 
@@ -94,14 +94,8 @@ def _evaluate(settings: Settings, bank: QuestionBank, path: Path | None) -> None
         if path is not None:
             items = load_labelled(path)
         else:
-            from app.db import open_database
-
-            database = open_database(settings)
-            try:
-                with database.reading() as session:
-                    items = labelled_from_db(session, bank)
-            finally:
-                database.engine.dispose()
+            with command_session(settings, write=False) as session:
+                items = labelled_from_db(session, bank)
         graded = grade_all(bank, items)
     except EvalInputError as error:
         typer.echo(str(error), err=True)
@@ -136,8 +130,6 @@ def regrade(
     ] = False,
 ) -> None:
     """Re-grade stored attempts with the current rubric; instructors' scores stay."""
-    from app.db import open_database
-    from app.migrate import pending_revisions
     from app.regrade import regrade as run_regrade
     from app.regrade import report_lines
 
@@ -146,13 +138,7 @@ def regrade(
     if question is not None and question not in bank.questions:
         typer.echo(f"There is no question {question}.", err=True)
         raise typer.Exit(2)
-    database = open_database(settings)
-    try:
-        if pending_revisions(database.engine):
-            typer.echo("The database schema is not up to date: run `tfquiz migrate`.", err=True)
-            raise typer.Exit(1)
+    with command_database(settings, migrated=True) as database:
         report = run_regrade(database, bank, question, dry_run=dry_run)
-    finally:
-        database.engine.dispose()
     for line in report_lines(report):
         typer.echo(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from app.cli.common import command_session
 from app.config import Settings
 
 
@@ -13,14 +14,9 @@ def prune() -> None:
     Each web process does this every TFQUIZ_HOUSEKEEPING_MINUTES; run it from cron when
     that is 0.
     """
-    from app.db import open_database
     from app.housekeeping import sweep
 
     settings = Settings()
-    database = open_database(settings)
-    try:
-        with database.writing() as session:
-            swept = sweep(session, settings)
-    finally:
-        database.engine.dispose()
+    with command_session(settings) as session:
+        swept = sweep(session, settings)
     typer.echo(f"Deleted {swept}.")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli.common import command_session
 from app.config import Settings
 
 
@@ -18,7 +19,6 @@ def instructor_add(
     """Create an instructor account; the password is prompted, or generated and shown once."""
     import secrets
 
-    from app.db import open_database
     from app.instructors import create_instructor
     from app.validation import InvalidText
 
@@ -27,16 +27,8 @@ def instructor_add(
         password = secrets.token_urlsafe(15)
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    database = open_database(settings)
-    try:
-        with database.writing() as session:
-            instructor = create_instructor(session, email, password)
-            created = instructor.email
-    except InvalidText as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        database.engine.dispose()
+    with command_session(settings, refusals=(InvalidText,)) as session:
+        created = create_instructor(session, email, password).email
     typer.echo(f"Instructor {created} created.")
     if generate:
         typer.echo(f"Password (shown once, store it now): {password}")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli.common import command_session
 from app.config import Settings
 
 
@@ -14,19 +15,11 @@ def merge_learners(
     kept: Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="Learner to keep.")],
 ) -> None:
     """Merge learner MERGED into learner KEPT: every attempt moves, MERGED is deleted."""
-    from app.db import open_database
     from app.merging import MergeRefused
     from app.merging import merge_learners as merge
 
-    database = open_database(Settings())
-    try:
-        with database.writing() as session:
-            done = merge(session, merged, kept)
-    except MergeRefused as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        database.engine.dispose()
+    with command_session(Settings(), refusals=(MergeRefused,)) as session:
+        done = merge(session, merged, kept)
     moved = f"{done.attempts_moved} attempt{'s' if done.attempts_moved != 1 else ''}"
     typer.echo(
         f"Merged learner {done.merged_id} ({done.merged_name}) into {done.kept_id} "

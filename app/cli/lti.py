@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli.common import command_session
 from app.config import Settings
 
 
@@ -20,62 +21,39 @@ def add_platform(
     jwks_url: Annotated[str, typer.Option(help="The platform's public key set (JWKS) URL.")],
 ) -> None:
     """Register a platform (an LMS) allowed to launch tfquiz."""
-    from app.db import open_database
     from app.lti.platforms import PlatformForm, add_platform
     from app.validation import InvalidText
 
     settings = Settings()
     form = PlatformForm(issuer, client_id, tuple(deployment_id), login_url, token_url, jwks_url)
-    database = open_database(settings)
-    try:
-        with database.writing() as session:
-            platform = add_platform(session, form, settings.lti_allow_http_loopback)
-            number = platform.id
-    except InvalidText as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        database.engine.dispose()
+    with command_session(settings, refusals=(InvalidText,)) as session:
+        number = add_platform(session, form, settings.lti_allow_http_loopback).id
     typer.echo(f"Platform {number} registered: {form.issuer.strip()} (client {client_id.strip()}).")
 
 
 def list_platforms() -> None:
     """List the registered platforms and their deployments."""
-    from app.db import open_database
     from app.lti.platforms import list_platforms
 
-    database = open_database(Settings())
-    try:
-        with database.reading() as session:
-            platforms = list_platforms(session)
-            if not platforms:
-                typer.echo("No platform is registered; add one with `tfquiz lti add-platform`.")
-            for p in platforms:
-                deployments = ", ".join(d.deployment_id for d in p.deployments)
-                typer.echo(f"{p.id}\t{p.issuer}\tclient {p.client_id}\tdeployments {deployments}")
-                typer.echo(f"\tlogin {p.login_url}\n\ttoken {p.token_url}\n\tkeys {p.jwks_url}")
-    finally:
-        database.engine.dispose()
+    with command_session(Settings(), write=False) as session:
+        platforms = list_platforms(session)
+        if not platforms:
+            typer.echo("No platform is registered; add one with `tfquiz lti add-platform`.")
+        for p in platforms:
+            deployments = ", ".join(d.deployment_id for d in p.deployments)
+            typer.echo(f"{p.id}\t{p.issuer}\tclient {p.client_id}\tdeployments {deployments}")
+            typer.echo(f"\tlogin {p.login_url}\n\ttoken {p.token_url}\n\tkeys {p.jwks_url}")
 
 
 def remove_platform(
     platform_id: Annotated[int, typer.Argument(help="The platform's number, from `list`.")],
 ) -> None:
     """Remove a platform: its launches are refused from now on."""
-    from app.db import open_database
     from app.lti.platforms import remove_platform
     from app.validation import InvalidText
 
-    database = open_database(Settings())
-    try:
-        with database.writing() as session:
-            platform = remove_platform(session, platform_id)
-            issuer = platform.issuer
-    except InvalidText as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        database.engine.dispose()
+    with command_session(Settings(), refusals=(InvalidText,)) as session:
+        issuer = remove_platform(session, platform_id).issuer
     typer.echo(f"Platform {platform_id} ({issuer}) removed.")
 
 

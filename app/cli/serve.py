@@ -87,18 +87,13 @@ def _announce_setup_link(settings: Settings, host: str, port: int) -> None:
     """Print a one-time link to create the first instructor, when there is none yet."""
     from datetime import timedelta
 
-    from app.db import open_database
+    from app.cli.common import command_session
     from app.instructors import create_setup_token, has_instructor
 
-    database = open_database(settings)
-    try:
-        with database.writing() as session:
-            if has_instructor(session):
-                return
-            lifetime = timedelta(minutes=settings.setup_token_minutes)
-            token = create_setup_token(session, lifetime)
-    finally:
-        database.engine.dispose()
+    with command_session(settings) as session:
+        if has_instructor(session):
+            return
+        token = create_setup_token(session, timedelta(minutes=settings.setup_token_minutes))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     message = (
         "No instructor account yet. To create the first one, open within "
