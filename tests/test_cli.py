@@ -137,3 +137,12 @@ def test_instructor_add_prompts_for_a_password(tmp_path: Path) -> None:
         "instructor", "add", "a@example.org", stdin="long enough pw\nlong enough pw\n", env=env
     )
     assert good.returncode == 0 and "Password (shown once" not in good.stdout
+
+
+def test_commands_refuse_an_unmigrated_database_and_write_nothing(tmp_path: Path) -> None:
+    env = {"TFQUIZ_DATA_DIR": str(tmp_path)}
+    for command in (("export", "scores", "--output", str(tmp_path / "out.csv")), ("regrade",)):
+        result = run(*command, env=env)
+        assert result.returncode == 1, result.stderr
+        assert "The database schema is not up to date: run `tfquiz migrate`." in result.stderr
+    assert not (tmp_path / "out.csv").exists()
