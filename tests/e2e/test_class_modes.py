@@ -130,3 +130,29 @@ def test_the_class_and_merge_pages_pass_axe(site: Site, teacher: Page) -> None:
     for path in ("/instructor/class", "/instructor/class/merge"):
         teacher.goto(site.url + path)
         assert audit(teacher) == [], path
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_new_code_page_passes_axe_and_fits_a_phone(
+    open_page: OpenPage, site: Site, teacher: Page, scheme: str
+) -> None:
+    """The page an instructor shows a learner who lost their code, often on a phone."""
+    choose_mode(teacher, site.url, "open")
+    name = f"Katherine Johnson {scheme}"
+    start(open_page().page, site.url, name)
+    phone = open_page(
+        viewport=PHONE,
+        is_mobile=True,
+        color_scheme=scheme,
+        storage_state=teacher.context.storage_state(),
+    )
+    page = phone.page
+    page.goto(site.url + "/instructor/")
+    page.get_by_role("link", name=name).first.click()
+    page.get_by_role("button", name="End their sessions and issue a new code").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"New sign-in code for {name}")
+    expect(page.locator("#signin-code")).to_be_visible()
+    assert audit(page) == []
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], page.evaluate(WIDE_ELEMENTS, PHONE["width"])
+    assert phone.console_errors == []
