@@ -162,3 +162,22 @@ def test_login_and_launch_may_reach_different_web_processes(
     other_process.state.db.engine.dispose()
     replayed = post_launch(client, data)  # the first app knows the nonce is used up
     assert replayed.status_code == 400 and "already used" in replayed.text
+
+
+def test_in_roster_mode_the_lms_link_is_the_only_way_in(
+    client: TestClient, platform: LoopbackPlatform, session: Session
+) -> None:
+    """The LMS's enrolment is the roster: a launch gets in, a name typed at /start does not."""
+    from app.classes import save_class_mode
+    from tests.factories import start
+
+    save_class_mode(session, "roster")
+    session.commit()
+    assert post_launch(client, launch_data(client, platform)).status_code == 303
+    assert "Signed in from your LMS as Grace Hopper." in client.get("/").text
+    outsider = TestClient(client.app)
+    refused = start(outsider, "Mallory")
+    assert refused.status_code == 422 and "this name is not on it" in refused.text
+    assert [learner.display_name for learner in session.scalars(select(Learner))] == [
+        "Grace Hopper"
+    ]
