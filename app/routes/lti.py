@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
 from app.instructors import start_session
-from app.learners import open_session
+from app.learners import end_session, open_session
 from app.lti.accounts import contact_email, display_name, instructor_for, learner_for
 from app.lti.adapters import LtiRequest
 from app.lti.deep_linking import deep_link_reply
@@ -27,7 +27,14 @@ from app.questions import QuestionBank
 from app.validation import InvalidText
 from app.web.auth import InstructorDep, require_instructor, set_instructor_cookie
 from app.web.csrf import require_csrf
-from app.web.deps import LEARNER_KEY, SESSION_KEY, DatabaseDep, ReadSession, RowId, SettingsDep
+from app.web.deps import (
+    DatabaseDep,
+    ReadSession,
+    RowId,
+    SettingsDep,
+    keep_learner_session,
+    learner_session_token,
+)
 from app.web.errors import error_response
 from app.web.middleware import APP_POLICY
 from app.web.pages import FLASH_KEY, redirect, render
@@ -116,12 +123,13 @@ def _launch(request: Request, lti: LtiRequest) -> Response:
             # A server-side session like any learner's: "Leave" and an instructor end it.
             token, shown = None, learner.display_name
             learner_token = open_session(session, learner.id)
+            if (replacing := learner_session_token(request)) is not None:
+                end_session(session, replacing)  # this browser's earlier session, rotated
         link = remember_link(session, checked.platform_id, checked.claims, checked.question_id)
         if link is not None and not checked.teaching:
             join_link(session, link, checked.platform_id, checked.sub)  # scores go to it
     if learner_token is not None:
-        request.session.pop(LEARNER_KEY, None)
-        request.session[SESSION_KEY] = learner_token
+        keep_learner_session(request, learner_token)
     url, note = _destination(bank, checked)
     request.session[FLASH_KEY] = f"Signed in from your LMS as {shown}.{note}"
     response = RedirectResponse(url, status_code=303)

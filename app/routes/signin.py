@@ -30,6 +30,8 @@ from app.web.deps import (
     ReadSession,
     SettingsDep,
     client_address,
+    keep_learner_session,
+    learner_session_token,
     legacy_learner_id,
     session_cookie_invalid,
 )
@@ -108,7 +110,7 @@ def start(
             name,
             email,
             client_address(request),
-            _own_token(request),
+            learner_session_token(request),
             join_code,
         )
     except (InvalidText, RateLimited) as problem:
@@ -129,7 +131,7 @@ def start(
         response.headers.update(headers)
         return response
     assert signed.token is not None and signed.code is not None
-    _keep_session(request, signed.token)
+    keep_learner_session(request, signed.token)
     return _code_page(request, signed.name, signed.code, safe_next(next), first=True)
 
 
@@ -159,7 +161,7 @@ def continue_as(
     problem: InvalidText | RateLimited | None = None
     try:
         signed = sign_in(
-            database, settings, name, code, client_address(request), _own_token(request)
+            database, settings, name, code, client_address(request), learner_session_token(request)
         )
     except (InvalidText, RateLimited) as error:
         problem, signed = error, None
@@ -170,7 +172,7 @@ def continue_as(
         )
         response.headers.update(headers)
         return response
-    _keep_session(request, signed.token)
+    keep_learner_session(request, signed.token)
     return redirect(request, safe_next(next), f"Welcome back, {signed.name}.")
 
 
@@ -188,20 +190,8 @@ def new_code(request: Request, database: DatabaseDep) -> Response:
     signed = reissue(database, legacy, for_learner=True)
     if signed is None or signed.token is None or signed.code is None:
         return redirect(request, "/", OLD_COOKIE)
-    _keep_session(request, signed.token)
+    keep_learner_session(request, signed.token)
     return _code_page(request, signed.name, signed.code, "/", first=False)
-
-
-def _own_token(request: Request) -> str | None:
-    """Return this browser's session token, to end when it signs in as someone else."""
-    token = request.session.get(SESSION_KEY)
-    return token if isinstance(token, str) else None
-
-
-def _keep_session(request: Request, token: str) -> None:
-    """Put a fresh session's token in the signed cookie, dropping an old-style learner id."""
-    request.session.pop(LEARNER_KEY, None)
-    request.session[SESSION_KEY] = token
 
 
 def _code_page(request: Request, name: str, code: str, next: str, first: bool) -> Response:

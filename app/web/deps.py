@@ -156,6 +156,18 @@ def _find_learner(session: Session, token: str, max_age: timedelta) -> Learner |
     return learner
 
 
+def learner_session_token(request: Request) -> str | None:
+    """Return this browser's learner session token, to end when it signs in anew."""
+    token = request.session.get(SESSION_KEY)
+    return token if isinstance(token, str) else None
+
+
+def keep_learner_session(request: Request, token: str) -> None:
+    """Put a fresh learner session's token in the signed cookie, dropping an old-style id."""
+    request.session.pop(LEARNER_KEY, None)
+    request.session[SESSION_KEY] = token
+
+
 def legacy_learner_id(request: Request) -> int | None:
     """Return the learner id an old cookie (before migration 0010) carries, if any."""
     learner_id = request.session.get(LEARNER_KEY)

@@ -181,3 +181,21 @@ def test_in_roster_mode_the_lms_link_is_the_only_way_in(
     assert [learner.display_name for learner in session.scalars(select(Learner))] == [
         "Grace Hopper"
     ]
+
+
+def test_a_launch_ends_the_browsers_earlier_learner_session(
+    client: TestClient, platform: LoopbackPlatform, session: Session
+) -> None:
+    """A shared computer: whoever signed in before is signed out, copies of the cookie too."""
+    from app.models import LearnerSession
+    from tests.factories import start_with_code
+
+    start_with_code(client, "Ada")
+    earlier = client.cookies["tfquiz_session"]
+    assert post_launch(client, launch_data(client, platform)).status_code == 303
+    assert "Signed in from your LMS as Grace Hopper." in client.get("/").text
+    copy = TestClient(client.app)
+    copy.cookies.set("tfquiz_session", earlier)
+    assert "Start the quiz" in copy.get("/").text  # Ada's session ended on the server
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(LearnerSession)) == 1
