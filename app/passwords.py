@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -10,8 +12,13 @@ from app.validation import InvalidText
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024
 _hasher = PasswordHasher()
-# Verified against when the account does not exist, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash("no such account: this hash only spends the same time")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Return a hash to verify against when the account does not exist, so both cases take
+    the same time; made on first use, since hashing costs tens of milliseconds."""
+    return _hasher.hash("no such account: this hash only spends the same time")
 
 
 def hash_password(password: str) -> str:
@@ -22,7 +29,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Tell whether the password matches; an absent account costs the same time."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
