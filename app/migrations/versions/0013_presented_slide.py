@@ -1,0 +1,36 @@
+"""the slide the presenter shows, for the follow-along page
+
+One row: the question (by uuid) and demo on the presenter's screen, with a revision that
+grows at each change, so the follow-along streams of every web process see it.
+
+Revision ID: 0013_presented_slide
+Revises: 0012_learner_sessions
+Create Date: 2026-12-03 13:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0013_presented_slide'
+down_revision: str | None = '0012_learner_sessions'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    op.create_table('presented_slide',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.String(length=36), nullable=False),
+    sa.Column('demo_index', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    op.drop_table('presented_slide')
