@@ -89,7 +89,7 @@
             live.append(document.createTextNode(payload.text));
           } else if (event[1] === "queued") {
             const ahead = payload.ahead;
-            status.textContent = "Waiting: " + ahead + (ahead === 1 ? " run" : " runs") + " ahead";
+            status.textContent = ahead + (ahead === 1 ? " run" : " runs") + " ahead";
           } else if (event[1] === "busy") {
             throw new Error(payload.detail);
           } else if (event[1] === "result") {
