@@ -31,7 +31,7 @@ TEMPLATE = "present/_follow_slide.html"
 def show_slide(session: Session, question: Question, demo: Demo) -> int:
     """Make this demo the presented slide (again, after a run); return its new revision."""
     row = session.get(PresentedSlide, SLIDE_ID, with_for_update=True)
-    if row is None:
+    if row is None:  # made by the migration; only a hand-deleted row is missing
         row = PresentedSlide(id=SLIDE_ID, revision=0)
         session.add(row)
     row.question_id, row.demo_index = str(question.id), demo.index
@@ -119,7 +119,7 @@ class FollowHub:
             return known
 
     def _render(self, session: Session, row: PresentedSlide | None) -> Snapshot:
-        question = self.bank.by_id(row.question_id) if row is not None else None
+        question = self.bank.by_id(row.question_id) if row and row.question_id else None
         if row is None or question is None or not 1 <= row.demo_index <= len(question.demos):
             html = self.templates.get_template(TEMPLATE).render(question=None, demo=None)
             return Snapshot(row.revision if row else 0, None, None, "", html)

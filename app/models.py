@@ -512,7 +512,7 @@ class PresentedSlide(Base):
     __tablename__ = "presented_slide"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: there is one
-    question_id: Mapped[str] = mapped_column(String(36))
+    question_id: Mapped[str | None] = mapped_column(String(36), default=None)  # None: not yet
     demo_index: Mapped[int] = mapped_column(Integer)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
