@@ -163,8 +163,32 @@ def parse_question(raw: bytes, path: Path) -> Question:
         rubric=rubric,
         demos=tuple(demos),
         path=path,
-        content_hash=hashlib.sha256(raw).hexdigest(),
+        content_hash=_content_hash(raw, lines, sections.get(DEMO, [])),
     )
+
+
+def _content_hash(raw: bytes, lines: list[str], demos: list[Section]) -> str:
+    """Hash the file without its speaker notes: a result page marks an answer as graded
+    against an earlier version when the hash changes, and notes change no grading.
+
+    A file without notes hashes as its bytes, as before notes existed; a notes block is
+    left out with the blank line before it, so adding one to a file keeps its hash.
+    """
+    spans = [
+        (fence.line - 2, fence.line - 1 + fence.content.count("\n"))  # 0-based, fences included
+        for section in demos
+        for fence in section.fences
+        if fence.info == NOTES
+    ]
+    if not spans:
+        return hashlib.sha256(raw).hexdigest()
+    dropped: set[int] = set()
+    for first, last in spans:
+        if first > 0 and not lines[first - 1].strip():
+            first -= 1
+        dropped.update(range(first, min(last, len(lines) - 1) + 1))
+    kept = "\n".join(line for index, line in enumerate(lines) if index not in dropped)
+    return hashlib.sha256(kept.encode("utf-8")).hexdigest()
 
 
 def _split_front_matter(lines: list[str], path: Path) -> tuple[str, int]:

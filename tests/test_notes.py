@@ -80,3 +80,14 @@ def test_check_reports_a_misplaced_notes_block_with_file_and_line(tmp_path: Path
     assert f"{where} a ```notes block belongs in a '## Demo' section, not '## Question'" in (
         result.stderr
     )
+
+
+def test_notes_leave_the_content_hash_alone_and_other_edits_change_it() -> None:
+    def content_hash(text: str) -> str:
+        return parse_question(text.encode(), Path("q.md")).content_hash
+
+    plain = content_hash(VALID)
+    assert content_hash(with_notes(VALID)) == plain  # answers are not marked as outdated
+    assert content_hash(with_notes(VALID).replace("Ask the room", "Ask everyone")) == plain
+    assert content_hash(VALID.replace('print("because")', 'print("because!")')) != plain
+    assert content_hash(with_notes(VALID).replace("Because.", "Since.")) != plain
