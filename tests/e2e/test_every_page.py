@@ -95,8 +95,9 @@ DESKTOP_SHOTS = (
     "claims",
     "review",
     "agreement",
+    "present-notes",
 )
-PHONE_SHOTS = ("start", "question", "result", "summary", "dashboard", "attempt")
+PHONE_SHOTS = ("start", "question", "result", "summary", "dashboard", "attempt", "follow")
 DARK_SHOTS = ("result", "dashboard")
 
 
