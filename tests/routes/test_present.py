@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,3 +186,17 @@ def test_followers_on_a_real_server_get_each_slide_the_presenter_shows(tmp_path:
             assert presenter.post("/present/3/2/show", headers=headers).status_code == 204
             again = next(events)
             assert again["revision"] == 2 and (again["question"], again["demo"]) == (3, 2)
+        # The phone left: its place is given back, and the next phone gets the latest slide.
+        assert next_follower_slide(url)["revision"] == 2
+
+
+def next_follower_slide(url: str, attempts: int = 100) -> dict[str, object]:
+    """Open a follower stream as soon as the server has a place; return its first slide."""
+    with httpx.Client(base_url=url, timeout=httpx.Timeout(30, read=20)) as phone:
+        for _ in range(attempts):
+            with phone.stream("GET", "/follow/events") as stream:
+                if stream.status_code == 200:
+                    return next(slide_events(stream.iter_lines()))
+                assert stream.status_code == 503
+            time.sleep(0.1)  # the server notices the last phone left at its next poll
+    raise AssertionError("the follower's place was never given back")
