@@ -7,6 +7,7 @@ the slide once per change; the streams only compare revisions.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class FollowHub:
         self.poll_s, self.max_streams = poll_s, max_streams
         self.streams = 0
         self._lock = threading.Lock()
+        self._reading = asyncio.Lock()  # one loop per web process; bound on first wait
         self._latest: Snapshot | None = None
         self._read_at = float("-inf")
 
@@ -102,10 +104,22 @@ class FollowHub:
             self.streams -= 1
 
     async def latest(self) -> Snapshot:
-        """Return the presented slide, read from the database at most once per poll."""
+        """Return the presented slide, read from the database at most once per poll.
+
+        Followers' streams wake together: one of them reads, the others wait for it and
+        take what it read, rather than each sending the same query at the same moment.
+        """
+        if (known := self._fresh()) is not None:
+            return known
+        async with self._reading:
+            if (known := self._fresh()) is not None:
+                return known
+            return await anyio.to_thread.run_sync(self.current)
+
+    def _fresh(self) -> Snapshot | None:
         if self._latest is not None and time.monotonic() - self._read_at < self.poll_s:
             return self._latest
-        return await anyio.to_thread.run_sync(self.current)
+        return None
 
     def current(self) -> Snapshot:
         """Read the presented slide now; render it only when its revision changed."""
