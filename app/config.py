@@ -166,6 +166,17 @@ class Settings(BaseSettings):
         description="Live demo runs one client (a browser session; an address, for a client "
         "without cookies) may have running or queued at once.",
     )
+    follow_max_streams: int = Field(
+        default=500,
+        ge=1,
+        description="Follow-along pages one web process streams to at once; past it, 503.",
+    )
+    follow_poll_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="How often a web process reads the presented slide for its followers.",
+    )
     playground: bool = Field(
         default=False,
         description="Let instructors edit a demo and run the edited code live, in the sandbox.",

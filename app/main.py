@@ -16,6 +16,7 @@ from app import __version__
 from app.config import PROJECT_ROOT, Settings
 from app.db import Database, open_database
 from app.demos.pool import DemoPool
+from app.following import FollowHub
 from app.grading.language import warm as warm_grader
 from app.housekeeping import Sweeper
 from app.lti.keys import key_store
@@ -28,6 +29,7 @@ from app.ratelimit import InFlight
 from app.routes import (
     api,
     demos,
+    follow,
     health,
     instructor,
     instructor_auth,
@@ -37,6 +39,7 @@ from app.routes import (
     instructor_reviews,
     lti,
     playground,
+    present,
     quiz,
     signin,
 )
@@ -103,6 +106,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.filters.update(TEMPLATE_FILTERS)
     app.state.templates.env.globals["app_version"] = __version__
     app.state.templates.env.globals["csrf_token"] = csrf_token
+    app.state.follow = FollowHub(
+        app.state.db,
+        app.state.bank,
+        app.state.templates.env,
+        app.state.pool,
+        poll_s=settings.follow_poll_s,
+        max_streams=settings.follow_max_streams,
+    )
     static = FingerprintedStatic(STATIC_DIR)
     app.state.templates.env.globals["url_for"] = url_for_with_static(static)
     css = highlight_css()
@@ -131,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(demos.router)
+    app.include_router(present.router)
+    app.include_router(follow.router)
     app.include_router(instructor_auth.router)
     app.include_router(instructor.router)
     app.include_router(instructor_reviews.router)

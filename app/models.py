@@ -499,3 +499,20 @@ class LearnerSession(Base):
         ForeignKey("learner.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class PresentedSlide(Base):
+    """The demo the presenter shows now: one row, read by every web process's followers.
+
+    ``revision`` grows at each change (a navigation, a finished run), so a follower's
+    stream sends the slide again only when it moved on; the question is kept by uuid, so
+    renumbering the files does not change what is shown.
+    """
+
+    __tablename__ = "presented_slide"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: there is one
+    question_id: Mapped[str | None] = mapped_column(String(36), default=None)  # None: not yet
+    demo_index: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

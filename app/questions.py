@@ -21,6 +21,7 @@ from app.text import normalize_newlines
 
 FENCE = "---"
 QUESTION, REFERENCE, RUBRIC, DEMO = "question", "reference answer", "rubric", "demo"
+NOTES = "notes"  # a demo's speaker notes: the one fence kind that only a demo may hold
 REQUIRED_SECTIONS = (QUESTION, REFERENCE, RUBRIC)
 STR_TAG, MERGE_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"
 FENCE_START = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.MULTILINE)
@@ -162,8 +163,32 @@ def parse_question(raw: bytes, path: Path) -> Question:
         rubric=rubric,
         demos=tuple(demos),
         path=path,
-        content_hash=hashlib.sha256(raw).hexdigest(),
+        content_hash=_content_hash(raw, lines, sections.get(DEMO, [])),
     )
+
+
+def _content_hash(raw: bytes, lines: list[str], demos: list[Section]) -> str:
+    """Hash the file without its speaker notes: a result page marks an answer as graded
+    against an earlier version when the hash changes, and notes change no grading.
+
+    A file without notes hashes as its bytes, as before notes existed; a notes block is
+    left out with the blank line before it, so adding one to a file keeps its hash.
+    """
+    spans = [
+        (fence.line - 2, fence.line - 1 + fence.content.count("\n"))  # 0-based, fences included
+        for section in demos
+        for fence in section.fences
+        if fence.info == NOTES
+    ]
+    if not spans:
+        return hashlib.sha256(raw).hexdigest()
+    dropped: set[int] = set()
+    for first, last in spans:
+        if first > 0 and not lines[first - 1].strip():
+            first -= 1
+        dropped.update(range(first, min(last, len(lines) - 1) + 1))
+    kept = "\n".join(line for index, line in enumerate(lines) if index not in dropped)
+    return hashlib.sha256(kept.encode("utf-8")).hexdigest()
 
 
 def _split_front_matter(lines: list[str], path: Path) -> tuple[str, int]:
@@ -194,9 +219,21 @@ def _sections(
             errors.append(QuestionError(path, where, f"section '## {section.title}' appears twice"))
         else:
             found[key] = [section]
+            _refuse_notes(section, path, errors)
             if not section.markdown:
                 errors.append(QuestionError(path, where, f"section '## {section.title}' is empty"))
     return found
+
+
+def _refuse_notes(section: Section, path: Path, errors: list[QuestionError]) -> None:
+    """Report a notes block outside a demo: learners would read it in the rendered section."""
+    for fence in section.fences:
+        if fence.info == NOTES:
+            message = (
+                f"a ```notes block belongs in a '## Demo' section, not '## {section.title}'"
+                " (speaker notes are never shown to learners)"
+            )
+            errors.append(QuestionError(path, fence.line - 1, message))
 
 
 def _section_key(title: str) -> str | None:
@@ -229,6 +266,9 @@ def _parse_demo(
         message = "a demo needs one ```python block and at most one ```expect block"
         errors.append(QuestionError(path, section.line, message))
         return None
+    notes = _parse_notes(section, path, errors)
+    if notes is None:
+        return None
     expect = None
     if expects:
         block = expects[0]
@@ -248,8 +288,23 @@ def _parse_demo(
         intro_markdown=intro,
         code=block.content,
         expect=expect,
+        notes_markdown=notes,
         line=block.line,
     )
+
+
+def _parse_notes(section: Section, path: Path, errors: list[QuestionError]) -> str | None:
+    """Return a demo's speaker notes ("" when it has none), or None after reporting a fault."""
+    blocks = [fence for fence in section.fences if fence.info == NOTES]
+    if len(blocks) > 1:
+        message = "a demo has at most one ```notes block (put all its notes in one)"
+        errors.append(QuestionError(path, blocks[1].line - 1, message))
+        return None
+    if blocks and not blocks[0].content.strip():
+        message = "the demo's notes block is empty: write the notes or remove the block"
+        errors.append(QuestionError(path, blocks[0].line - 1, message))
+        return None
+    return blocks[0].content.strip() if blocks else ""
 
 
 def _check_demo_links(rubric: Rubric, demo_count: int, sections: list[Section], path: Path) -> None:

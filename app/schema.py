@@ -169,6 +169,9 @@ class Demo(Strict):
     intro_markdown: str
     code: str
     expect: DemoExpectation | None
+    notes_markdown: str = Field(
+        default="", description="Speaker notes: shown on the presenter view, never to learners."
+    )
     line: int = Field(description="Line of the code block in the file, for error messages.")
 
     @property

@@ -1,4 +1,4 @@
-"""Live TensorFlow demos: cached and live runs, a streaming variant, and the presenter page.
+"""Live TensorFlow demos: cached and live runs, and a streaming variant.
 
 Only snippets defined in question files run here: requests name a question and a demo,
 never code.
@@ -23,17 +23,15 @@ from app.ratelimit import InFlight, Slot
 from app.schema import Demo, Question
 from app.web.csrf import CSRF_KEY, csrf_token, require_csrf
 from app.web.deps import (
-    BankDep,
     DatabaseDep,
     DemoDep,
-    LearnerDep,
     PoolDep,
     QuestionDep,
     ReadSession,
     client_address,
 )
 from app.web.errors import documented
-from app.web.pages import demos_for, render, view_demo
+from app.web.pages import view_demo
 from app.web.responses import model_response
 
 router = APIRouter()
@@ -188,20 +186,3 @@ def demo_panel(
         result.cached = False  # the script asks right after the live run it showed
     context = {"question": question, "demo": view_demo(demo, result)}
     return templates.TemplateResponse(request, "demos/_output.html", context)
-
-
-@router.get("/present", include_in_schema=False)
-def presenter(
-    request: Request, bank: BankDep, session: ReadSession, pool: PoolDep, learner: LearnerDep
-) -> Response:
-    """List every demo with a Run button, for use in class."""
-    sections = [(question, demos_for(question, session, pool)) for question in bank.ordered()]
-    state = pool.state
-    return render(
-        request,
-        "demos/present.html",
-        sections=sections,
-        pool=state,
-        demo_notice=state.get("notice"),
-        learner=learner,
-    )

@@ -43,6 +43,8 @@ PAGES: dict[str, tuple[str | None, str]] = {
     "result": ("learner", "{result}"),
     "summary": ("learner", "/summary"),
     "present": (None, "/present"),
+    "present-notes": ("instructor", "/present/3/1"),  # with speaker notes and the QR code
+    "follow": (None, "/follow"),
     "login": (None, "/instructor/login"),
     "setup": (None, "/instructor/setup?token=expired"),
     "dashboard": ("instructor", "/instructor/"),
@@ -93,8 +95,9 @@ DESKTOP_SHOTS = (
     "claims",
     "review",
     "agreement",
+    "present-notes",
 )
-PHONE_SHOTS = ("start", "question", "result", "summary", "dashboard", "attempt")
+PHONE_SHOTS = ("start", "question", "result", "summary", "dashboard", "attempt", "follow")
 DARK_SHOTS = ("result", "dashboard")
 
 
@@ -175,6 +178,11 @@ def seeded(browser: Browser, site: Site) -> Any:
     page.goto(f"{site.url}/instructor/claims")
     page.locator("article.claim").first.get_by_role("button", name="Accept").click()
     expect(page.locator(".flash")).to_have_text("Claim accepted.")
+    # On the follow-along page, followers see this demo with its cached output.
+    with page.expect_response(
+        lambda response: response.url.endswith("/present/3/1/show") and response.ok
+    ):
+        page.goto(f"{site.url}/present/3/1")
     page.goto(f"{site.url}/instructor/")
     teacher_state = teacher.storage_state()
     teacher.close()
