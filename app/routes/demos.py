@@ -17,9 +17,10 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from app.db import Database
-from app.demos.protocol import DemoRunner, PoolBusy
-from app.demos.runs import DemoResult, count_live_run, find_cached, run_live
-from app.ratelimit import InFlight, Slot
+from app.demos.coalesce import Coalescer, OnEvent, Place
+from app.demos.protocol import DemoRunner, OnOutput, PoolBusy
+from app.demos.runs import DemoResult, count_live_run, find_cached, run_live, snippet_hash
+from app.ratelimit import InFlight
 from app.schema import Demo, Question
 from app.web.csrf import CSRF_KEY, csrf_token, require_csrf
 from app.web.deps import (
@@ -47,37 +48,52 @@ IN_FLIGHT = (
 
 
 def live(
-    request: Request, pool: DemoRunner, database: Database, question: Question, demo: Demo
+    request: Request,
+    pool: DemoRunner,
+    database: Database,
+    question: Question,
+    demo: Demo,
+    on_event: OnEvent | None = None,
 ) -> DemoResult:
-    """Run a demo live; a rate limit (429) or a full queue (503) raises, no workers is 503."""
-    with limit_live_runs(request, database):
-        result = run_live(pool, database, question, demo)
+    """Run a demo live, or join the same run already under way; 429, 503 as for a run."""
+    result = enter_live_run(request, pool, database, demo).run(
+        lambda emit: run_live(pool, database, question, demo, on_output=streamed(emit)),
+        on_event,
+    )
     if result.status == "unavailable":
         raise HTTPException(503, detail=result.message or "Live demos are unavailable.")
     return result
 
 
-def limit_live_runs(request: Request, database: Database) -> Slot:
-    """Take one of the client's in-flight slots and count the run; raise RateLimited when over.
+def streamed(emit: OnEvent) -> OnOutput:
+    """Pass a snippet's output on as ``output`` events."""
+    return lambda stream, text: emit("output", {"stream": stream, "text": text})
 
-    The per-minute counts are per browser and address, but a client without cookies is a
-    new browser on every request, and runs are long: the slot, held until the run ends,
-    caps how many workers one client keeps busy at once. A client is the browser session
-    it came back with, else its address: a class behind one NAT is many browsers, each
-    with its own share, while a client that drops its cookie shares one with its address.
+
+def enter_live_run(
+    request: Request, pool: DemoRunner, database: Database, demo: Demo
+) -> Place[DemoResult]:
+    """Count the run per minute, then lead a new run of the demo or join the one under way.
+
+    Every request is counted per minute, a joiner too: it is a request for a run. Only a
+    leader takes one of its client's in-flight slots, since a joiner adds no work for the
+    workers (it waits on a run someone else is having done), so pressing Run on a demo
+    the class is already running is never refused for the slots. The per-minute counts are
+    per browser and address, but a client without cookies is a new browser on every
+    request, and runs are long: the slot, held until the run ends, caps how many workers
+    one client keeps busy or waiting at once. A client is the browser session it came back
+    with, else its address: a class behind one NAT is many browsers, each with its own
+    share, while a client that drops its cookie shares one with its address.
     """
     address = client_address(request)
     returning = request.session.get(CSRF_KEY)  # read before csrf_token() makes a new one
     client = f"browser {returning}" if isinstance(returning, str) else f"address {address}"
+    # The CSRF token is a stable random id per browser session.
+    count_live_run(database, request.app.state.settings, csrf_token(request), address)
     slots: InFlight = request.app.state.demo_slots
-    slot = slots.take(client, IN_FLIGHT)  # first: a refused run is not counted per minute
-    try:
-        # The CSRF token is a stable random id per browser session.
-        count_live_run(database, request.app.state.settings, csrf_token(request), address)
-    except BaseException:
-        slot.release()
-        raise
-    return slot
+    coalescer: Coalescer[DemoResult] = request.app.state.demo_runs
+    key = (snippet_hash(demo), pool.state.get("device_kind"))
+    return coalescer.enter(key, lambda: slots.take(client, IN_FLIGHT).release)
 
 
 @router.get(
@@ -122,33 +138,29 @@ def stream_demo(
     """Run a demo live, streaming its output as server-sent events, then the result.
 
     Events: `output` (`{"stream": "stdout"|"stderr", "text": ...}`) as the snippet prints,
-    then one `result` (the same object as the non-streaming endpoint), or `busy`.
+    then one `result` (the same object as the non-streaming endpoint), or `busy`. A request
+    for a demo whose run is already under way joins that run: it is sent the output so far,
+    then the rest, and the same result.
     """
-    slot = limit_live_runs(request, database)
+    place = enter_live_run(request, pool, database, demo)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
     def produce() -> None:
         try:
-            result = run_live(
-                pool,
-                database,
-                question,
-                demo,
-                on_output=lambda stream, text: events.put(
-                    ("output", {"stream": stream, "text": text})
-                ),
+            result = place.run(
+                lambda emit: run_live(pool, database, question, demo, on_output=streamed(emit)),
+                lambda name, data: events.put((name, data)),
             )
             events.put(("result", result.model_dump(mode="json")))
         except PoolBusy as error:
             events.put(("busy", {"detail": str(error), "retry_after": error.retry_after}))
         finally:
-            slot.release()  # the run is over, whether or not anyone still reads the stream
-            events.put(None)
+            events.put(None)  # the run is over, whether or not anyone still reads the stream
 
     try:
         threading.Thread(target=produce, daemon=True, name="demo-stream").start()
-    except BaseException:
-        slot.release()
+    except BaseException as error:
+        place.fail(error)  # a leader that never runs must not leave its joiners waiting
         raise
 
     def sse() -> Iterator[str]:

@@ -173,6 +173,22 @@ import time
 time.sleep(1.5)
 print('slept')
 ```
+
+## Demo: Sleep again
+
+```python
+import time
+time.sleep(1.5)  # not the first demo's code: identical runs at once share one execution
+print('slept')
+```
+
+## Demo: Sleep once more
+
+```python
+import time
+time.sleep(1.5)  # the third
+print('slept')
+```
 """
 
 
@@ -192,9 +208,9 @@ def wait_for(app: FastAPI, **wanted: Any) -> None:
     raise AssertionError(f"the pool never reached {wanted}: {demo_state(app)}")
 
 
-def run_without_cookies(app: FastAPI, address: str) -> Any:
-    """Run the slow demo live as a client that keeps no cookie: a new browser each time."""
-    return TestClient(app, client=(address, 50000)).post("/api/questions/60/demos/1/run")
+def run_without_cookies(app: FastAPI, address: str, demo: int = 1) -> Any:
+    """Run a slow demo live as a client that keeps no cookie: a new browser each time."""
+    return TestClient(app, client=(address, 50000)).post(f"/api/questions/60/demos/{demo}/run")
 
 
 def test_one_address_holds_at_most_its_share_of_the_workers(
@@ -216,16 +232,16 @@ def test_one_address_holds_at_most_its_share_of_the_workers(
         wait_for(app, ready=True)
         flooder, learner = "198.51.100.1", "198.51.100.2"
         with ThreadPoolExecutor(3) as runs:
-            held = [runs.submit(run_without_cookies, app, flooder) for _ in range(2)]
+            held = [runs.submit(run_without_cookies, app, flooder, demo) for demo in (1, 2)]
             wait_for(app, busy=1, waiting=1)  # one run on the worker, one queued
-            refused = run_without_cookies(app, flooder)
+            refused = run_without_cookies(app, flooder, 3)
             other = runs.submit(run_without_cookies, app, learner)
             finished = [run.result() for run in held]
             learners = other.result()
         again = run_without_cookies(app, flooder)  # its runs are over: its slots came back
         streamed = [
-            TestClient(app, client=(flooder, 50000)).post("/api/questions/60/demos/1/run/stream")
-            for _ in range(2)
+            TestClient(app, client=(flooder, 50000)).post(f"/api/questions/60/demos/{k}/run/stream")
+            for k in (1, 2)
         ]
         after_streams = run_without_cookies(app, flooder)  # streams give their slots back too
     assert refused.status_code == 429
@@ -262,9 +278,9 @@ def test_browsers_behind_one_address_each_have_their_share(
             assert browser.get("/").status_code == 200  # the session cookie a browser keeps
         with ThreadPoolExecutor(4) as runs:
             first = [runs.submit(browsers[0].post, "/api/questions/60/demos/1/run")]
-            first.append(runs.submit(browsers[0].post, "/api/questions/60/demos/1/run"))
+            first.append(runs.submit(browsers[0].post, "/api/questions/60/demos/2/run"))
             wait_for(app, busy=1, waiting=1)
-            refused = browsers[0].post("/api/questions/60/demos/1/run")
+            refused = browsers[0].post("/api/questions/60/demos/3/run")
             classmate = runs.submit(browsers[1].post, "/api/questions/60/demos/1/run")
             results = [run.result() for run in first]
             classmates = classmate.result()
