@@ -74,10 +74,12 @@ class Settings(BaseSettings):
         default=1, ge=0, le=64, description="Warm TensorFlow worker processes (0: no demos)."
     )
     demo_queue_size: int = Field(
-        default=8, ge=0, description="Demo runs that may wait for a worker before 503."
+        default=200,
+        ge=0,
+        description="Demo runs that may wait for a worker before 503 (a class's burst fits).",
     )
     demo_queue_wait_s: float = Field(
-        default=60, gt=0, description="Longest a queued demo run waits for a worker."
+        default=120, gt=0, description="Longest a queued demo run waits for a worker."
     )
     demo_timeout_s: float = Field(
         default=30, gt=0, description="Time limit of one demo run; the worker is replaced."
@@ -161,10 +163,10 @@ class Settings(BaseSettings):
         default=120, ge=1, description="Live demo runs per minute from one client address."
     )
     demo_in_flight_per_client: int = Field(
-        default=2,
+        default=10,
         ge=1,
         description="Live demo runs one client (a browser session; an address, for a client "
-        "without cookies) may have running or queued at once.",
+        "without cookies) may have running or queued at once: its lane in the fair queue.",
     )
     playground: bool = Field(
         default=False,

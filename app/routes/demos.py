@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from app.db import Database
 from app.demos.coalesce import Coalescer, OnEvent, Place
-from app.demos.protocol import DemoRunner, OnOutput, PoolBusy
+from app.demos.protocol import DemoRunner, PoolBusy
 from app.demos.runs import DemoResult, count_live_run, find_cached, run_live, snippet_hash
 from app.ratelimit import InFlight
 from app.schema import Demo, Question
@@ -38,6 +40,7 @@ from app.web.pages import demos_for, render, view_demo
 from app.web.responses import model_response
 
 router = APIRouter()
+T = TypeVar("T")
 ERRORS = documented(404, 413, 422, 429, 503)
 
 
@@ -56,23 +59,47 @@ def live(
     on_event: OnEvent | None = None,
 ) -> DemoResult:
     """Run a demo live, or join the same run already under way; 429, 503 as for a run."""
-    result = enter_live_run(request, pool, database, demo).run(
-        lambda emit: run_live(pool, database, question, demo, on_output=streamed(emit)),
-        on_event,
-    )
+    place, client = enter_live_run(request, pool, database, demo)
+    result = place.run(live_work(pool, database, question, demo, client), on_event)
     if result.status == "unavailable":
         raise HTTPException(503, detail=result.message or "Live demos are unavailable.")
     return result
 
 
-def streamed(emit: OnEvent) -> OnOutput:
-    """Pass a snippet's output on as ``output`` events."""
-    return lambda stream, text: emit("output", {"stream": stream, "text": text})
+def live_work(
+    pool: DemoRunner, database: Database, question: Question, demo: Demo, client: str
+) -> Callable[[OnEvent], DemoResult]:
+    """The run a leader does, telling its place in the queue and its output as events."""
+
+    def work(emit: OnEvent) -> DemoResult:
+        def queued(ahead: int | None) -> None:
+            emit(*(("running", {}) if ahead is None else ("queued", {"ahead": ahead})))
+
+        def output(stream: str, text: str) -> None:
+            emit("output", {"stream": stream, "text": text})
+
+        return run_live(pool, database, question, demo, output, client, queued)
+
+    return work
+
+
+async def in_demo_thread(request: Request, call: Callable[[], T]) -> T:
+    """Wait for a live run in a thread of the demo runs' own, not the app's shared pool.
+
+    A run may wait in the queue for a minute: a class's worth of them waiting in the
+    thread pool every other request is served from would hold every page back.
+    """
+    limiter: CapacityLimiter | None = getattr(request.app.state, "demo_threads", None)
+    if limiter is None:  # made here, in the event loop (anyio makes its limiters in one)
+        settings = request.app.state.settings
+        limiter = CapacityLimiter(settings.demo_queue_size + settings.demo_workers + 8)
+        request.app.state.demo_threads = limiter
+    return await anyio.to_thread.run_sync(call, limiter=limiter)
 
 
 def enter_live_run(
     request: Request, pool: DemoRunner, database: Database, demo: Demo
-) -> Place[DemoResult]:
+) -> tuple[Place[DemoResult], str]:
     """Count the run per minute, then lead a new run of the demo or join the one under way.
 
     Every request is counted per minute, a joiner too: it is a request for a run. Only a
@@ -93,7 +120,7 @@ def enter_live_run(
     slots: InFlight = request.app.state.demo_slots
     coalescer: Coalescer[DemoResult] = request.app.state.demo_runs
     key = (snippet_hash(demo), pool.state.get("device_kind"))
-    return coalescer.enter(key, lambda: slots.take(client, IN_FLIGHT).release)
+    return coalescer.enter(key, lambda: slots.take(client, IN_FLIGHT).release), client
 
 
 @router.get(
@@ -119,11 +146,12 @@ def cached_demo(
     responses=ERRORS,
     tags=["demos"],
 )
-def run_demo(
+async def run_demo(
     request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> Response:
     """Run a demo live on a warm worker and return its output."""
-    return model_response(live(request, pool, database, question, demo))
+    result = await in_demo_thread(request, lambda: live(request, pool, database, question, demo))
+    return model_response(result)
 
 
 @router.post(
@@ -142,13 +170,13 @@ def stream_demo(
     for a demo whose run is already under way joins that run: it is sent the output so far,
     then the rest, and the same result.
     """
-    place = enter_live_run(request, pool, database, demo)
+    place, client = enter_live_run(request, pool, database, demo)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
     def produce() -> None:
         try:
             result = place.run(
-                lambda emit: run_live(pool, database, question, demo, on_output=streamed(emit)),
+                live_work(pool, database, question, demo, client),
                 lambda name, data: events.put((name, data)),
             )
             events.put(("result", result.model_dump(mode="json")))
@@ -176,11 +204,11 @@ def stream_demo(
 @router.post(
     "/questions/{n}/demos/{k}/run", include_in_schema=False, dependencies=[Depends(require_csrf)]
 )
-def run_demo_form(
+async def run_demo_form(
     request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> Response:
     """Run a demo from a plain form (no JavaScript), then go back to it."""
-    live(request, pool, database, question, demo)
+    await in_demo_thread(request, lambda: live(request, pool, database, question, demo))
     return RedirectResponse(f"/questions/{question.number}?demos=open#demo-{demo.index}", 303)
 
 

@@ -225,6 +225,7 @@ def test_one_address_holds_at_most_its_share_of_the_workers(
         "demo_worker_tf": False,  # a real sandboxed worker, without TensorFlow's start-up
         "demo_timeout_s": 10,
         "demo_queue_size": 8,
+        "demo_in_flight_per_client": 2,
     }
     with limited_client(settings, **changes) as client:
         app = client.app
@@ -267,6 +268,7 @@ def test_browsers_behind_one_address_each_have_their_share(
         "demo_worker_tf": False,
         "demo_timeout_s": 10,
         "demo_queue_size": 8,
+        "demo_in_flight_per_client": 2,
     }
     with limited_client(settings, **changes) as client:
         app = client.app
@@ -287,3 +289,32 @@ def test_browsers_behind_one_address_each_have_their_share(
     assert refused.status_code == 429  # the first browser's own share is taken
     assert [r.status_code for r in results] == [200, 200]
     assert classmates.status_code == 200 and classmates.json()["stdout"] == "slept\n"
+
+
+def test_a_queue_far_past_its_size_answers_503_saying_when_to_retry(
+    settings: Settings, tmp_path: Path
+) -> None:
+    questions = tmp_path / "questions"
+    questions.mkdir()
+    (questions / "60-slow.md").write_text(SLEEPY_QUESTION)
+    changes = {
+        "questions_dir": questions,
+        "demo_workers": 1,
+        "demo_worker_tf": False,
+        "demo_timeout_s": 10,
+        "demo_queue_size": 1,
+    }
+    with limited_client(settings, **changes) as client:
+        app = client.app
+        assert isinstance(app, FastAPI)
+        wait_for(app, ready=True)
+        with ThreadPoolExecutor(2) as runs:
+            running = runs.submit(run_without_cookies, app, "198.51.100.1", 1)
+            wait_for(app, busy=1)
+            queued = runs.submit(run_without_cookies, app, "198.51.100.2", 2)
+            wait_for(app, busy=1, waiting=1)  # the queue is full now
+            refused = run_without_cookies(app, "198.51.100.3", 3)
+            assert [running.result().status_code, queued.result().status_code] == [200, 200]
+    assert refused.status_code == 503
+    retry = int(refused.headers["retry-after"])
+    assert retry >= 1 and f"try again in {retry} s" in refused.json()["detail"]
