@@ -165,10 +165,12 @@ def stream_demo(
 ) -> StreamingResponse:
     """Run a demo live, streaming its output as server-sent events, then the result.
 
-    Events: `output` (`{"stream": "stdout"|"stderr", "text": ...}`) as the snippet prints,
-    then one `result` (the same object as the non-streaming endpoint), or `busy`. A request
-    for a demo whose run is already under way joins that run: it is sent the output so far,
-    then the rest, and the same result.
+    Events: `queued` (`{"ahead": n}`: runs that get a worker before this one) while the
+    run waits, sent again as it moves up; `running` (`{}`) when a worker takes it; `output`
+    (`{"stream": "stdout"|"stderr", "text": ...}`) as the snippet prints; then one `result`
+    (the same object as the non-streaming endpoint), or `busy`. A request for a demo whose
+    run is already under way joins that run: it is sent its newest `queued` or `running`
+    and the output so far, then the rest, and the same result.
     """
     place, client = enter_live_run(request, pool, database, demo)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
