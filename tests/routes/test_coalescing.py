@@ -66,17 +66,20 @@ def two_part_questions(folder: Path) -> Path:
 
 def plain_app(settings: Settings, folder: Path) -> FastAPI:
     """An app with one real sandboxed worker that skips TensorFlow's start, limits raised."""
-    return create_app(
-        settings.model_copy(
-            update={
-                "questions_dir": two_part_questions(folder),
-                "demo_workers": 1,
-                "demo_worker_tf": False,
-                "demo_timeout_s": 10,
-                "demo_limit_per_session": 1000,
-                "demo_limit_per_address": 1000,
-            }
-        )
+    return create_app(plain_settings(settings, folder))
+
+
+def plain_settings(settings: Settings, folder: Path) -> Settings:
+    """The settings of ``plain_app``, its questions in ``folder``."""
+    return settings.model_copy(
+        update={
+            "questions_dir": two_part_questions(folder),
+            "demo_workers": 1,
+            "demo_worker_tf": False,
+            "demo_timeout_s": 10,
+            "demo_limit_per_session": 1000,
+            "demo_limit_per_address": 1000,
+        }
     )
 
 
@@ -152,3 +155,29 @@ def outputs(body: str) -> list[str]:
 def result_of(body: str) -> Any:
     """The result event's payload."""
     return next(data for name, data in events(body) if name == "result")
+
+
+def test_a_waiting_stream_is_told_its_place_then_that_it_runs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    chosen = plain_settings(settings, tmp_path)
+    (tmp_path / "questions" / "62-other.md").write_text(
+        TWO_PARTS.replace("0000000000f2", "0000000000f3")
+        .replace("number: 61", "number: 62")
+        .replace("time.sleep(2)", "time.sleep(0.1)")
+    )
+    with TestClient(create_app(chosen)) as client:
+        app = client.app
+        assert isinstance(app, FastAPI)
+        wait_for(app, ready=True)
+        with ThreadPoolExecutor(1) as threads:
+            holder = threads.submit(TestClient(app, client=("198.51.100.1", 1)).post, RUN)
+            wait_for(app, busy=1)  # the worker is taken: the next run waits
+            waited = TestClient(app, client=("198.51.100.2", 1)).post(
+                "/api/questions/62/demos/1/run/stream"
+            )
+            assert holder.result().status_code == 200
+    names = [name for name, _ in events(waited.text)]
+    assert names[:2] == ["queued", "running"] and names[-1] == "result"
+    assert events(waited.text)[0][1] == {"ahead": 0}
+    assert outputs(waited.text) == ["first\n", "second\n"]
