@@ -84,6 +84,7 @@ class DemoPool:
                 "idle": len(self._idle),
                 "busy": self._busy,
                 "waiting": len(self._queue),
+                "queue_size": self.settings.demo_queue_size,
                 "workers": self.settings.demo_workers,
                 "wait": self._queue.percentiles(),
                 "starting": self._starting,
