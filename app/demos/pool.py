@@ -324,6 +324,8 @@ class DemoPool:
         """Refuse a run, saying when the queue should have room (caller holds the lock)."""
         queued = len(self._queue) + self._busy
         estimate = self._queue.drain_estimate(self.settings.demo_workers, queued)
+        # Room comes back run by run: half the time to drain everything ahead spreads the
+        # retries over the drain rather than sending them all back at its end.
         return PoolBusy(retry_after=max(1, min(round(estimate / 2), 60)))
 
     def _release(self, worker: WorkerProcess, outcome: RunOutcome, seconds: float) -> None:
