@@ -31,6 +31,9 @@ Role = Literal["worker", "spare", "fresh"]
 # A one-run worker runs this, trusted, before it waits: TensorFlow's first op in a process
 # costs about 300 ms, which an instructor's run would otherwise pay (bench.playground).
 WARM_UP = "import tensorflow as tf\ntf.reduce_sum(tf.range(4) * 2).numpy()"
+# Untrusted runs that may wait at once: each starts a worker of its own (TensorFlow, about
+# 500 MB), so their queue stays at the size it had before the demo queue grew for classes.
+FRESH_QUEUE = 8
 
 
 class DemoPool:
@@ -213,7 +216,9 @@ class DemoPool:
         with self._lock:
             if self._closed or self.containment is None or self.containment.refusal:
                 return None
-            if not self._fresh and self._fresh_waiting >= settings.demo_queue_size:
+            if not self._fresh and self._fresh_waiting >= min(
+                settings.demo_queue_size, FRESH_QUEUE
+            ):
                 raise PoolBusy(retry_after=max(1, round(settings.demo_timeout_s / 4)))
             self._fresh_waiting += 1
             try:
