@@ -6,12 +6,13 @@ import secrets
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.datafiles import make_private_dir, make_private_file
+from app.machine import demo_workers_for, this_machine
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 # A source checkout keeps templates/, static/ and questions/ beside app/; an installed
@@ -21,6 +22,9 @@ PROJECT_ROOT = (
     if (SOURCE_ROOT / "templates").is_dir()
     else Path(sys.prefix).resolve() / "share" / "tfquiz"
 )
+
+
+AUTO = ("auto", "", None)  # TFQUIZ_DEMO_WORKERS values that ask for the machine's count
 
 
 class Settings(BaseSettings):
@@ -71,13 +75,19 @@ class Settings(BaseSettings):
     )
 
     demo_workers: int = Field(
-        default=1, ge=0, le=64, description="Warm TensorFlow worker processes (0: no demos)."
+        default=1,
+        ge=0,
+        le=64,
+        description="Warm TensorFlow worker processes per web process (0: no demos); unset or "
+        "auto: from the machine's cores, memory and GPUs (docs/deploy.md).",
     )
     demo_queue_size: int = Field(
-        default=8, ge=0, description="Demo runs that may wait for a worker before 503."
+        default=200,
+        ge=0,
+        description="Demo runs that may wait for a worker before 503 (a class's burst fits).",
     )
     demo_queue_wait_s: float = Field(
-        default=60, gt=0, description="Longest a queued demo run waits for a worker."
+        default=120, gt=0, description="Longest a queued demo run waits for a worker."
     )
     demo_timeout_s: float = Field(
         default=30, gt=0, description="Time limit of one demo run; the worker is replaced."
@@ -161,10 +171,10 @@ class Settings(BaseSettings):
         default=120, ge=1, description="Live demo runs per minute from one client address."
     )
     demo_in_flight_per_client: int = Field(
-        default=2,
+        default=10,
         ge=1,
         description="Live demo runs one client (a browser session; an address, for a client "
-        "without cookies) may have running or queued at once.",
+        "without cookies) may have running or queued at once: its lane in the fair queue.",
     )
     follow_max_streams: int = Field(
         default=500,
@@ -297,6 +307,20 @@ class Settings(BaseSettings):
         description="Accept http:// platform URLs on this machine (127.0.0.1, localhost), "
         "for a test platform; every other URL must be https://.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_demo_pool(cls, data: Any) -> Any:
+        """Size the demo pool from the machine when TFQUIZ_DEMO_WORKERS is unset or ``auto``.
+
+        An explicit number wins, 0 included (no demos); bad values are left for the field
+        to refuse.
+        """
+        if not isinstance(data, dict) or data.get("demo_workers", "auto") not in AUTO:
+            return data
+        web = data.get("workers", 1)
+        web_processes = int(web) if str(web).isdigit() else 1
+        return {**data, "demo_workers": demo_workers_for(this_machine(), web_processes)}
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app import __version__
 from app.config import PROJECT_ROOT, Settings
 from app.db import Database, open_database
+from app.demos.coalesce import Coalescer
 from app.demos.pool import DemoPool
 from app.following import FollowHub
 from app.grading.language import warm as warm_grader
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.error("question file skipped: %s", error)
     app.state.pool = DemoPool(settings)
     app.state.demo_slots = InFlight(settings.demo_in_flight_per_client)
+    app.state.demo_runs = Coalescer()  # identical live runs at once share one execution
     app.state.lti_keys = key_store(settings)  # the key file is made on first use, not here
     app.state.lti_sender = ScoreSender(app.state.db, app.state.bank, app.state.lti_keys, settings)
     app.state.sweeper = Sweeper(app.state.db, settings)

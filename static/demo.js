@@ -1,6 +1,12 @@
 // Run demos in place: stream their output as it comes, then show the server-rendered result.
-// Without JavaScript the Run form posts and the page reloads with the result.
+// While the run waits for a worker the last cached output stays shown, with how many runs
+// are ahead. Without JavaScript the Run form posts and the page reloads with the result.
 "use strict";
+
+function aheadNotice(ahead) {
+  const runs = ahead === 0 ? "Next in line" : ahead + (ahead === 1 ? " run" : " runs") + " ahead of yours";
+  return "Queued: " + runs + " · showing the last cached output";
+}
 
 function formatElapsed(started) {
   const ms = performance.now() - started;
@@ -11,16 +17,26 @@ async function runDemo(card, form) {
   const button = form.querySelector("button");
   const status = form.querySelector(".demo-status");
   const output = card.querySelector(".demo-output");
-  const live = document.createElement("pre");
-  live.className = "out streaming";
-  live.setAttribute("aria-label", "Live output");
-  output.replaceChildren(live);
+  let live = null;
+  let ahead = null;  // runs ahead of this one while it waits for a worker; null once it runs
+  const showLive = () => {  // the cached output gives way to the live one once it runs
+    ahead = null;
+    output.classList.remove("stale");
+    if (live) return;
+    live = document.createElement("pre");
+    live.className = "out streaming";
+    live.setAttribute("aria-label", "Live output");
+    output.replaceChildren(live);
+  };
   button.disabled = true;
   card.classList.add("running");
   const started = performance.now();
   // aria-busy holds the ticking time back from screen readers until the run ends.
   status.setAttribute("aria-busy", "true");
-  const timer = setInterval(() => { status.textContent = "Running… " + formatElapsed(started); }, 100);
+  const tick = () => {
+    status.textContent = ahead === null ? "Running… " + formatElapsed(started) : aheadNotice(ahead);
+  };
+  const timer = setInterval(tick, 100);
   let finished = false;
   try {
     const response = await fetch(card.dataset.demoUrl, { method: "POST", headers: { Accept: "text/event-stream" } });
@@ -42,7 +58,14 @@ async function runDemo(card, form) {
         const data = /^data: (.*)$/m.exec(block);
         if (!event || !data) continue;
         const payload = JSON.parse(data[1]);
-        if (event[1] === "output") {
+        if (event[1] === "queued") {
+          ahead = payload.ahead;
+          output.classList.add("stale");
+          tick();
+        } else if (event[1] === "running") {
+          showLive();
+        } else if (event[1] === "output") {
+          showLive();
           live.append(document.createTextNode(payload.text));
         } else if (event[1] === "busy") {
           throw new Error(payload.detail);
@@ -61,6 +84,7 @@ async function runDemo(card, form) {
     status.textContent = error.message;
   } finally {
     clearInterval(timer);
+    output.classList.remove("stale");
     status.removeAttribute("aria-busy");
     button.disabled = false;
     card.classList.remove("running");

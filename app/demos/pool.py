@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from app.config import Settings
+from app.demos.fairqueue import FairQueue
 from app.demos.process import WorkerProcess
-from app.demos.protocol import FAILED, Observer, OnOutput, PoolBusy, RunOutcome
+from app.demos.protocol import FAILED, Observer, OnOutput, OnQueued, PoolBusy, RunOutcome
 from app.demos.sandbox import Containment, containment
 
 logger = logging.getLogger("tfquiz.demos")
@@ -30,10 +31,13 @@ Role = Literal["worker", "spare", "fresh"]
 # A one-run worker runs this, trusted, before it waits: TensorFlow's first op in a process
 # costs about 300 ms, which an instructor's run would otherwise pay (bench.playground).
 WARM_UP = "import tensorflow as tf\ntf.reduce_sum(tf.range(4) * 2).numpy()"
+# Untrusted runs that may wait at once: each starts a worker of its own (TensorFlow, about
+# 500 MB), so their queue stays at the size it had before the demo queue grew for classes.
+FRESH_QUEUE = 8
 
 
 class DemoPool:
-    """N warm workers behind a bounded queue, a spare started ahead, and one-run workers."""
+    """N warm workers behind a bounded fair queue, a spare started ahead, one-run workers."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -46,7 +50,7 @@ class DemoPool:
         self._fresh_waiting = 0
         self._fresh_failures = 0  # starts that failed: a waiting run gives up on one
         self._busy = 0
-        self._waiting = 0
+        self._queue = FairQueue()  # runs waiting for a worker, client by client
         self._closed = False
         self.restarts = 0
         self.hello: dict[str, Any] = {}
@@ -82,7 +86,10 @@ class DemoPool:
             return {
                 "idle": len(self._idle),
                 "busy": self._busy,
-                "waiting": self._waiting,
+                "waiting": len(self._queue),
+                "queue_size": self.settings.demo_queue_size,
+                "workers": self.settings.demo_workers,
+                "wait": self._queue.percentiles(),
                 "starting": self._starting,
                 "spares": len(self._spares),
                 "fresh": len(self._fresh),
@@ -151,10 +158,19 @@ class DemoPool:
         self._observers.append(observer)
 
     def run(
-        self, code: str, devices: list[str] | None = None, on_output: OnOutput | None = None
+        self,
+        code: str,
+        devices: list[str] | None = None,
+        on_output: OnOutput | None = None,
+        client: str = "",
+        on_queued: OnQueued | None = None,
     ) -> RunOutcome:
-        """Run a snippet on the next free worker; raise PoolBusy when the queue is full."""
-        return self._observed(lambda: self._run(code, devices or [], on_output))
+        """Run a snippet when its client's turn comes; raise PoolBusy when the queue is full.
+
+        ``on_queued`` is told how many runs are ahead each time that changes while this one
+        waits, then None when a worker takes it.
+        """
+        return self._observed(lambda: self._run(code, devices or [], on_output, client, on_queued))
 
     def run_isolated(
         self, code: str, devices: list[str] | None = None, on_output: OnOutput | None = None
@@ -200,7 +216,9 @@ class DemoPool:
         with self._lock:
             if self._closed or self.containment is None or self.containment.refusal:
                 return None
-            if not self._fresh and self._fresh_waiting >= settings.demo_queue_size:
+            if not self._fresh and self._fresh_waiting >= min(
+                settings.demo_queue_size, FRESH_QUEUE
+            ):
                 raise PoolBusy(retry_after=max(1, round(settings.demo_timeout_s / 4)))
             self._fresh_waiting += 1
             try:
@@ -224,18 +242,28 @@ class DemoPool:
             finally:
                 self._fresh_waiting -= 1
 
-    def _run(self, code: str, devices: list[str], on_output: OnOutput | None) -> RunOutcome:
-        worker = self._acquire()
+    def _run(
+        self,
+        code: str,
+        devices: list[str],
+        on_output: OnOutput | None,
+        client: str,
+        on_queued: OnQueued | None,
+    ) -> RunOutcome:
+        worker = self._acquire(client, on_queued)
         if worker is None:
             message = "No demo worker is running" + (
                 f": {self.last_error}" if self.last_error else "."
             )
             return RunOutcome(status="unavailable", message=message)
+        if on_queued is not None:
+            on_queued(None)
         outcome = RunOutcome(status="crashed")
+        started = time.monotonic()
         try:
             outcome = worker.run(code, devices, on_output)
         finally:
-            self._release(worker, outcome)
+            self._release(worker, outcome, time.monotonic() - started)
         return outcome
 
     def _notify(self, outcome: RunOutcome | None, started: float) -> None:
@@ -243,7 +271,7 @@ class DemoPool:
         for observer in self._observers:
             observer(outcome, seconds)
 
-    def _acquire(self) -> WorkerProcess | None:
+    def _acquire(self, client: str, on_queued: OnQueued | None) -> WorkerProcess | None:
         """Take an idle worker that is still alive; one that died while idle is replaced.
 
         A worker can die between runs (a raw thread a snippet left calls ``os._exit``) and
@@ -251,21 +279,25 @@ class DemoPool:
         """
         dead: list[WorkerProcess] = []
         try:
-            return self._take_idle(dead)
+            return self._take_idle(dead, client, on_queued)
         finally:
             for worker in dead:
                 worker.kill()  # reaped off the lock
 
-    def _take_idle(self, dead: list[WorkerProcess]) -> WorkerProcess | None:
+    def _take_idle(
+        self, dead: list[WorkerProcess], client: str, on_queued: OnQueued | None
+    ) -> WorkerProcess | None:
         settings = self.settings
         with self._lock:
-            if not self._idle and self._waiting >= settings.demo_queue_size:
-                raise PoolBusy(retry_after=max(1, round(settings.demo_timeout_s / 4)))
-            self._waiting += 1
+            queue = self._queue
+            if len(queue) >= settings.demo_queue_size and not (self._idle and not queue):
+                raise self._busy_error()
+            ticket = queue.join(client)
+            told: int | None = None
             try:
                 deadline = time.monotonic() + settings.demo_queue_wait_s
                 while True:
-                    while not self._idle:
+                    while not (self._idle and queue.is_next(ticket)):
                         if self._closed or not (self._busy or self._starting or self._spares):
                             return None
                         if self._spares and not self._busy and not self._starting:
@@ -273,7 +305,10 @@ class DemoPool:
                             continue
                         remaining = deadline - time.monotonic()
                         if remaining <= 0:
-                            raise PoolBusy(retry_after=max(1, round(settings.demo_timeout_s / 4)))
+                            raise self._busy_error()
+                        if on_queued is not None and (ahead := queue.ahead(ticket)) != told:
+                            told = ahead
+                            on_queued(ahead)
                         self._lock.wait(timeout=min(remaining, 1.0))
                     worker = self._idle.pop()
                     if not worker.alive:
@@ -281,17 +316,30 @@ class DemoPool:
                         self.restarts += 1
                         self._promote_spare()
                         continue
+                    queue.serve(ticket)
                     self._busy += 1
+                    self._lock.notify_all()  # the turns moved: tell the others their place
                     return worker
             finally:
-                self._waiting -= 1
+                if not ticket.served:  # it gave up: the runs behind it move up
+                    queue.leave(ticket)
+                    self._lock.notify_all()
 
-    def _release(self, worker: WorkerProcess, outcome: RunOutcome) -> None:
+    def _busy_error(self) -> PoolBusy:
+        """Refuse a run, saying when the queue should have room (caller holds the lock)."""
+        queued = len(self._queue) + self._busy
+        estimate = self._queue.drain_estimate(self.settings.demo_workers, queued)
+        # Room comes back run by run: half the time to drain everything ahead spreads the
+        # retries over the drain rather than sending them all back at its end.
+        return PoolBusy(retry_after=max(1, min(round(estimate / 2), 60)))
+
+    def _release(self, worker: WorkerProcess, outcome: RunOutcome, seconds: float) -> None:
         """Return a healthy worker; replace one that failed or has run its quota."""
         worn = worker.runs >= self.settings.demo_recycle_after or worker.dirty
         failed = outcome.status in FAILED or not worker.alive
         with self._lock:
             self._busy -= 1
+            self._queue.runs.append(seconds)
             if not (worn or failed) and not self._closed:
                 self._idle.append(worker)
                 self._lock.notify_all()

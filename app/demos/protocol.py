@@ -28,6 +28,8 @@ FINISHED: frozenset[Status] = frozenset({"ok", "error"})
 FAILED: frozenset[Status] = frozenset({"timeout", "crashed", "output_limit"})
 Stream = Literal["stdout", "stderr"]
 OnOutput = Callable[[str, str], None]
+# Told a waiting run's place (runs ahead of it) as it changes, then None when it starts.
+OnQueued = Callable[[int | None], None]
 # TensorFlow's C++ logging and start-up chatter: not the snippet's output.
 NOISE = re.compile(
     r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]"
@@ -267,9 +269,14 @@ class DemoRunner(Protocol):
         ...
 
     def run(
-        self, code: str, devices: list[str] | None = None, on_output: OnOutput | None = None
+        self,
+        code: str,
+        devices: list[str] | None = None,
+        on_output: OnOutput | None = None,
+        client: str = "",
+        on_queued: OnQueued | None = None,
     ) -> RunOutcome:
-        """Run a snippet; raise PoolBusy when no worker frees up in time."""
+        """Run a snippet in its client's turn; raise PoolBusy when no worker frees up in time."""
         ...
 
     def run_isolated(

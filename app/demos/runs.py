@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.demos.expectations import check_expectations
-from app.demos.protocol import FINISHED, DemoRunner, OnOutput, RunOutcome, checked
+from app.demos.protocol import FINISHED, DemoRunner, OnOutput, OnQueued, RunOutcome, checked
 from app.models import DemoRun, utc_now
 from app.ratelimit import Bucket, check
 from app.schema import Demo, Question
@@ -125,9 +125,11 @@ def run_live(
     question: Question,
     demo: Demo,
     on_output: OnOutput | None = None,
+    client: str = "",
+    on_queued: OnQueued | None = None,
 ) -> DemoResult:
-    """Run a demo on a worker now; keep a deterministic outcome in the cache."""
-    outcome = pool.run(demo.code, demo.devices, on_output)
+    """Run a demo on a worker in its client's turn; keep a deterministic outcome in the cache."""
+    outcome = pool.run(demo.code, demo.devices, on_output, client, on_queued)
     ran_at = utc_now()
     # Only a finished run is deterministic: a timeout or crash is worth retrying. One the
     # cache could not read back is not kept, nor shown.

@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from app.db import Database
+from app.demos.coalesce import Coalescer, OnEvent, Place
 from app.demos.protocol import DemoRunner, PoolBusy
-from app.demos.runs import DemoResult, count_live_run, find_cached, run_live
-from app.ratelimit import InFlight, Slot
+from app.demos.runs import DemoResult, count_live_run, find_cached, run_live, snippet_hash
+from app.ratelimit import InFlight
 from app.schema import Demo, Question
 from app.web.csrf import CSRF_KEY, csrf_token, require_csrf
 from app.web.deps import (
@@ -35,6 +38,7 @@ from app.web.pages import view_demo
 from app.web.responses import model_response
 
 router = APIRouter()
+T = TypeVar("T")
 ERRORS = documented(404, 413, 422, 429, 503)
 
 
@@ -45,37 +49,76 @@ IN_FLIGHT = (
 
 
 def live(
-    request: Request, pool: DemoRunner, database: Database, question: Question, demo: Demo
+    request: Request,
+    pool: DemoRunner,
+    database: Database,
+    question: Question,
+    demo: Demo,
+    on_event: OnEvent | None = None,
 ) -> DemoResult:
-    """Run a demo live; a rate limit (429) or a full queue (503) raises, no workers is 503."""
-    with limit_live_runs(request, database):
-        result = run_live(pool, database, question, demo)
+    """Run a demo live, or join the same run already under way; 429, 503 as for a run."""
+    place, client = enter_live_run(request, pool, database, demo)
+    result = place.run(live_work(pool, database, question, demo, client), on_event)
     if result.status == "unavailable":
         raise HTTPException(503, detail=result.message or "Live demos are unavailable.")
     return result
 
 
-def limit_live_runs(request: Request, database: Database) -> Slot:
-    """Take one of the client's in-flight slots and count the run; raise RateLimited when over.
+def live_work(
+    pool: DemoRunner, database: Database, question: Question, demo: Demo, client: str
+) -> Callable[[OnEvent], DemoResult]:
+    """The run a leader does, telling its place in the queue and its output as events."""
 
-    The per-minute counts are per browser and address, but a client without cookies is a
-    new browser on every request, and runs are long: the slot, held until the run ends,
-    caps how many workers one client keeps busy at once. A client is the browser session
-    it came back with, else its address: a class behind one NAT is many browsers, each
-    with its own share, while a client that drops its cookie shares one with its address.
+    def work(emit: OnEvent) -> DemoResult:
+        def queued(ahead: int | None) -> None:
+            emit(*(("running", {}) if ahead is None else ("queued", {"ahead": ahead})))
+
+        def output(stream: str, text: str) -> None:
+            emit("output", {"stream": stream, "text": text})
+
+        return run_live(pool, database, question, demo, output, client, queued)
+
+    return work
+
+
+async def in_demo_thread(request: Request, call: Callable[[], T]) -> T:
+    """Wait for a live run in a thread of the demo runs' own, not the app's shared pool.
+
+    A run may wait in the queue for a minute: a class's worth of them waiting in the
+    thread pool every other request is served from would hold every page back.
+    """
+    limiter: CapacityLimiter | None = getattr(request.app.state, "demo_threads", None)
+    if limiter is None:  # made here, in the event loop (anyio makes its limiters in one)
+        settings = request.app.state.settings
+        limiter = CapacityLimiter(settings.demo_queue_size + settings.demo_workers + 8)
+        request.app.state.demo_threads = limiter
+    return await anyio.to_thread.run_sync(call, limiter=limiter)
+
+
+def enter_live_run(
+    request: Request, pool: DemoRunner, database: Database, demo: Demo
+) -> tuple[Place[DemoResult], str]:
+    """Count the run per minute, then lead a new run of the demo or join the one under way.
+
+    Every request is counted per minute, a joiner too: it is a request for a run. Only a
+    leader takes one of its client's in-flight slots, since a joiner adds no work for the
+    workers (it waits on a run someone else is having done), so pressing Run on a demo
+    the class is already running is never refused for the slots. The per-minute counts are
+    per browser and address, but a client without cookies is a new browser on every
+    request, and runs are long: the slot, held until the run ends, caps how many workers
+    one client keeps busy or waiting at once. A client is the browser session it came back
+    with, else its address: a class behind one NAT is many browsers, each with its own
+    share, while a client that drops its cookie shares one with its address.
     """
     address = client_address(request)
     returning = request.session.get(CSRF_KEY)  # read before csrf_token() makes a new one
     client = f"browser {returning}" if isinstance(returning, str) else f"address {address}"
+    # The CSRF token is a stable random id per browser session.
+    count_live_run(database, request.app.state.settings, csrf_token(request), address)
     slots: InFlight = request.app.state.demo_slots
-    slot = slots.take(client, IN_FLIGHT)  # first: a refused run is not counted per minute
-    try:
-        # The CSRF token is a stable random id per browser session.
-        count_live_run(database, request.app.state.settings, csrf_token(request), address)
-    except BaseException:
-        slot.release()
-        raise
-    return slot
+    coalescer: Coalescer[DemoResult] = request.app.state.demo_runs
+    key = (snippet_hash(demo), pool.state.get("device_kind"))
+    return coalescer.enter(key, lambda: slots.take(client, IN_FLIGHT).release), client
 
 
 @router.get(
@@ -101,11 +144,12 @@ def cached_demo(
     responses=ERRORS,
     tags=["demos"],
 )
-def run_demo(
+async def run_demo(
     request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> Response:
     """Run a demo live on a warm worker and return its output."""
-    return model_response(live(request, pool, database, question, demo))
+    result = await in_demo_thread(request, lambda: live(request, pool, database, question, demo))
+    return model_response(result)
 
 
 @router.post(
@@ -119,34 +163,32 @@ def stream_demo(
 ) -> StreamingResponse:
     """Run a demo live, streaming its output as server-sent events, then the result.
 
-    Events: `output` (`{"stream": "stdout"|"stderr", "text": ...}`) as the snippet prints,
-    then one `result` (the same object as the non-streaming endpoint), or `busy`.
+    Events: `queued` (`{"ahead": n}`: runs that get a worker before this one) while the
+    run waits, sent again as it moves up; `running` (`{}`) when a worker takes it; `output`
+    (`{"stream": "stdout"|"stderr", "text": ...}`) as the snippet prints; then one `result`
+    (the same object as the non-streaming endpoint), or `busy`. A request for a demo whose
+    run is already under way joins that run: it is sent its newest `queued` or `running`
+    and the output so far, then the rest, and the same result.
     """
-    slot = limit_live_runs(request, database)
+    place, client = enter_live_run(request, pool, database, demo)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
     def produce() -> None:
         try:
-            result = run_live(
-                pool,
-                database,
-                question,
-                demo,
-                on_output=lambda stream, text: events.put(
-                    ("output", {"stream": stream, "text": text})
-                ),
+            result = place.run(
+                live_work(pool, database, question, demo, client),
+                lambda name, data: events.put((name, data)),
             )
             events.put(("result", result.model_dump(mode="json")))
         except PoolBusy as error:
             events.put(("busy", {"detail": str(error), "retry_after": error.retry_after}))
         finally:
-            slot.release()  # the run is over, whether or not anyone still reads the stream
-            events.put(None)
+            events.put(None)  # the run is over, whether or not anyone still reads the stream
 
     try:
         threading.Thread(target=produce, daemon=True, name="demo-stream").start()
-    except BaseException:
-        slot.release()
+    except BaseException as error:
+        place.fail(error)  # a leader that never runs must not leave its joiners waiting
         raise
 
     def sse() -> Iterator[str]:
@@ -162,11 +204,11 @@ def stream_demo(
 @router.post(
     "/questions/{n}/demos/{k}/run", include_in_schema=False, dependencies=[Depends(require_csrf)]
 )
-def run_demo_form(
+async def run_demo_form(
     request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> Response:
     """Run a demo from a plain form (no JavaScript), then go back to it."""
-    live(request, pool, database, question, demo)
+    await in_demo_thread(request, lambda: live(request, pool, database, question, demo))
     return RedirectResponse(f"/questions/{question.number}?demos=open#demo-{demo.index}", 303)
 
 

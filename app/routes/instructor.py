@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -65,6 +65,7 @@ def dashboard(
     page = min(page, pages)
     offset = (page - 1) * PAGE_SIZE
     rows = matrix_rows(session, ids, chosen.column, chosen.descending, offset, PAGE_SIZE)
+    state = pool.state
     return render(
         request,
         "instructor/dashboard.html",
@@ -79,8 +80,18 @@ def dashboard(
         first=offset + 1,
         pager=pager_links(chosen, page, pages),
         waiting=queue_size(session),
-        demo_notice=pool.state.get("notice"),
+        demo_notice=state.get("notice"),
+        demo_load=demo_load(state),
     )
+
+
+def demo_load(state: dict[str, Any]) -> dict[str, str]:
+    """Say how loaded the demo workers are: workers, runs waiting, recent waits."""
+    wait = state.get("wait") or {}
+    p50, p95 = wait.get("p50_ms"), wait.get("p95_ms")
+    waits = "no run waited yet" if p50 is None else f"waits {p50:,.0f} ms median, {p95:,.0f} ms p95"
+    busy = f"{state.get('busy', 0)} busy, {state.get('waiting', 0)} runs waiting"
+    return {"workers": f"{state.get('workers', 0)}", "note": f"{busy}; {waits}"}
 
 
 @router.get("/instructor/questions/{n}", include_in_schema=False)

@@ -213,3 +213,9 @@ def test_overview_api_matches_the_page(instructor_client: TestClient, klass: Kla
 def test_overview_api_needs_an_instructor(client: TestClient) -> None:
     response = client.get("/api/instructor/overview")
     assert response.status_code == 401 and "Sign in as an instructor" in response.json()["detail"]
+
+
+def test_the_dashboard_shows_the_demo_workers_load(instructor_client: TestClient) -> None:
+    page = instructor_client.get("/instructor/").text
+    assert "Demo workers" in page
+    assert "0 busy, 0 runs waiting; no run waited yet" in page

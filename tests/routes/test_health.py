@@ -30,3 +30,12 @@ def test_readyz_fails_without_questions(settings: Settings, tmp_path: Path) -> N
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["questions"]["ok"] is False
+
+
+def test_readyz_shows_the_demo_queue(settings: Settings) -> None:
+    chosen = settings.model_copy(update={"demo_queue_size": 50})
+    with TestClient(create_app(chosen)) as client:
+        demos = client.get("/readyz").json()["checks"]["demos"]
+    assert demos["workers"] == chosen.demo_workers and demos["queue_size"] == 50
+    assert demos["waiting"] == 0
+    assert demos["wait"] == {"p50_ms": None, "p95_ms": None}  # no run has waited yet

@@ -173,6 +173,22 @@ import time
 time.sleep(1.5)
 print('slept')
 ```
+
+## Demo: Sleep again
+
+```python
+import time
+time.sleep(1.5)  # not the first demo's code: identical runs at once share one execution
+print('slept')
+```
+
+## Demo: Sleep once more
+
+```python
+import time
+time.sleep(1.5)  # the third
+print('slept')
+```
 """
 
 
@@ -192,9 +208,9 @@ def wait_for(app: FastAPI, **wanted: Any) -> None:
     raise AssertionError(f"the pool never reached {wanted}: {demo_state(app)}")
 
 
-def run_without_cookies(app: FastAPI, address: str) -> Any:
-    """Run the slow demo live as a client that keeps no cookie: a new browser each time."""
-    return TestClient(app, client=(address, 50000)).post("/api/questions/60/demos/1/run")
+def run_without_cookies(app: FastAPI, address: str, demo: int = 1) -> Any:
+    """Run a slow demo live as a client that keeps no cookie: a new browser each time."""
+    return TestClient(app, client=(address, 50000)).post(f"/api/questions/60/demos/{demo}/run")
 
 
 def test_one_address_holds_at_most_its_share_of_the_workers(
@@ -209,6 +225,7 @@ def test_one_address_holds_at_most_its_share_of_the_workers(
         "demo_worker_tf": False,  # a real sandboxed worker, without TensorFlow's start-up
         "demo_timeout_s": 10,
         "demo_queue_size": 8,
+        "demo_in_flight_per_client": 2,
     }
     with limited_client(settings, **changes) as client:
         app = client.app
@@ -216,16 +233,16 @@ def test_one_address_holds_at_most_its_share_of_the_workers(
         wait_for(app, ready=True)
         flooder, learner = "198.51.100.1", "198.51.100.2"
         with ThreadPoolExecutor(3) as runs:
-            held = [runs.submit(run_without_cookies, app, flooder) for _ in range(2)]
+            held = [runs.submit(run_without_cookies, app, flooder, demo) for demo in (1, 2)]
             wait_for(app, busy=1, waiting=1)  # one run on the worker, one queued
-            refused = run_without_cookies(app, flooder)
+            refused = run_without_cookies(app, flooder, 3)
             other = runs.submit(run_without_cookies, app, learner)
             finished = [run.result() for run in held]
             learners = other.result()
         again = run_without_cookies(app, flooder)  # its runs are over: its slots came back
         streamed = [
-            TestClient(app, client=(flooder, 50000)).post("/api/questions/60/demos/1/run/stream")
-            for _ in range(2)
+            TestClient(app, client=(flooder, 50000)).post(f"/api/questions/60/demos/{k}/run/stream")
+            for k in (1, 2)
         ]
         after_streams = run_without_cookies(app, flooder)  # streams give their slots back too
     assert refused.status_code == 429
@@ -251,6 +268,7 @@ def test_browsers_behind_one_address_each_have_their_share(
         "demo_worker_tf": False,
         "demo_timeout_s": 10,
         "demo_queue_size": 8,
+        "demo_in_flight_per_client": 2,
     }
     with limited_client(settings, **changes) as client:
         app = client.app
@@ -262,12 +280,41 @@ def test_browsers_behind_one_address_each_have_their_share(
             assert browser.get("/").status_code == 200  # the session cookie a browser keeps
         with ThreadPoolExecutor(4) as runs:
             first = [runs.submit(browsers[0].post, "/api/questions/60/demos/1/run")]
-            first.append(runs.submit(browsers[0].post, "/api/questions/60/demos/1/run"))
+            first.append(runs.submit(browsers[0].post, "/api/questions/60/demos/2/run"))
             wait_for(app, busy=1, waiting=1)
-            refused = browsers[0].post("/api/questions/60/demos/1/run")
+            refused = browsers[0].post("/api/questions/60/demos/3/run")
             classmate = runs.submit(browsers[1].post, "/api/questions/60/demos/1/run")
             results = [run.result() for run in first]
             classmates = classmate.result()
     assert refused.status_code == 429  # the first browser's own share is taken
     assert [r.status_code for r in results] == [200, 200]
     assert classmates.status_code == 200 and classmates.json()["stdout"] == "slept\n"
+
+
+def test_a_queue_far_past_its_size_answers_503_saying_when_to_retry(
+    settings: Settings, tmp_path: Path
+) -> None:
+    questions = tmp_path / "questions"
+    questions.mkdir()
+    (questions / "60-slow.md").write_text(SLEEPY_QUESTION)
+    changes = {
+        "questions_dir": questions,
+        "demo_workers": 1,
+        "demo_worker_tf": False,
+        "demo_timeout_s": 10,
+        "demo_queue_size": 1,
+    }
+    with limited_client(settings, **changes) as client:
+        app = client.app
+        assert isinstance(app, FastAPI)
+        wait_for(app, ready=True)
+        with ThreadPoolExecutor(2) as runs:
+            running = runs.submit(run_without_cookies, app, "198.51.100.1", 1)
+            wait_for(app, busy=1)
+            queued = runs.submit(run_without_cookies, app, "198.51.100.2", 2)
+            wait_for(app, busy=1, waiting=1)  # the queue is full now
+            refused = run_without_cookies(app, "198.51.100.3", 3)
+            assert [running.result().status_code, queued.result().status_code] == [200, 200]
+    assert refused.status_code == 503
+    retry = int(refused.headers["retry-after"])
+    assert retry >= 1 and f"try again in {retry} s" in refused.json()["detail"]

@@ -1,0 +1,58 @@
+"""A class pressing Run at once on a real server with default queue settings: no errors."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from itertools import cycle, islice
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from app.config import PROJECT_ROOT
+from app.questions import load_folder
+from tests.server import running_server
+
+LEARNERS = 60
+
+
+def every_demo() -> list[str]:
+    """The run URL of every demo of the shipped questions."""
+    bank = load_folder(PROJECT_ROOT / "questions")
+    return [
+        f"/api/questions/{question.number}/demos/{demo.index}/run"
+        for question in bank.ordered()
+        for demo in question.demos
+    ]
+
+
+def wait_for_worker(url: str, seconds: float = 240) -> None:
+    """Poll /readyz until a demo worker has imported TensorFlow (it starts beside serving)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if httpx.get(url + "/readyz", timeout=5).json()["checks"]["demos"]["ready"]:
+            return
+        time.sleep(0.2)
+    raise AssertionError("no demo worker became ready")
+
+
+@pytest.mark.slow
+def test_sixty_learners_running_demos_at_once_all_get_their_result(tmp_path: Path) -> None:
+    demos = every_demo()
+    assert len(demos) == 27
+    with running_server(tmp_path, env={"TFQUIZ_DEMO_WORKERS": "1"}) as url:
+        wait_for_worker(url)
+        browsers = [httpx.Client(base_url=url, timeout=300) for _ in range(LEARNERS)]
+        for browser in browsers:
+            browser.get("/")  # each learner's browser keeps its session cookie
+        with ThreadPoolExecutor(LEARNERS) as threads:
+            jobs = zip(browsers, islice(cycle(demos), LEARNERS), strict=True)
+            responses = list(threads.map(lambda job: job[0].post(job[1]), jobs))
+        state = httpx.get(url + "/readyz").json()["checks"]["demos"]
+        for browser in browsers:
+            browser.close()
+    errors = [(r.status_code, r.text[:200]) for r in responses if r.status_code != 200]
+    assert errors == []
+    assert all(r.json()["cached"] is False for r in responses)
+    assert state["waiting"] == 0 and state["wait"]["p50_ms"] is not None
