@@ -90,6 +90,8 @@
           } else if (event[1] === "queued") {
             const ahead = payload.ahead;
             status.textContent = ahead + (ahead === 1 ? " run" : " runs") + " ahead";
+          } else if (event[1] === "running") {
+            status.textContent = "Running…";
           } else if (event[1] === "busy") {
             throw new Error(payload.detail);
           } else if (event[1] === "result") {
