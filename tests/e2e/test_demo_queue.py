@@ -16,6 +16,9 @@ from tests.routes.test_class_burst import every_demo
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 TARGET = "/api/questions/3/demos/1/run"
 CLASSMATES = 20  # a new lane is served after every lane already waiting
+# Each classmate runs its demo again as soon as it is done, so the queue is still full
+# when the learner's click arrives, however slow the machine is to click.
+ROUNDS = 3
 
 
 def classmate_runs(url: str, paths: list[str]) -> list[int]:
@@ -23,8 +26,12 @@ def classmate_runs(url: str, paths: list[str]) -> list[int]:
     browsers = [httpx.Client(base_url=url, timeout=300) for _ in paths]
     for browser in browsers:
         browser.get("/")  # a session cookie: each classmate has a lane of their own
+
+    def rounds(browser: httpx.Client, path: str) -> list[int]:
+        return [browser.post(path).status_code for _ in range(ROUNDS)]
+
     with ThreadPoolExecutor(len(paths)) as threads:
-        statuses = [r.status_code for r in threads.map(lambda b, p: b.post(p), browsers, paths)]
+        statuses = [status for run in threads.map(rounds, browsers, paths) for status in run]
     for browser in browsers:
         browser.close()
     return statuses
@@ -59,7 +66,7 @@ def test_a_queued_run_shows_its_place_and_the_cached_output(
         expect(demo.locator(".demo-status")).to_contain_text("showing the last cached output")
         expect(demo.locator(".demo-output.stale .demo-meta")).to_contain_text("cached, ran")
         expect(demo.locator(".demo-status")).to_contain_text("Done in", timeout=240_000)
-        assert classmates.result() == [200] * CLASSMATES
+        assert classmates.result() == [200] * (CLASSMATES * ROUNDS)
     expect(demo.locator(".demo-output")).not_to_have_class("demo-output stale")
     expect(demo.locator(".demo-meta")).not_to_contain_text("cached")
     expect(demo.locator("pre.out").first).to_contain_text("dtype=int64")
