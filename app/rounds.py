@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.analytics import BINS, score_bin
 from app.charts import bin_label
+from app.exports import Cell, json_value
 from app.models import (
     Attempt,
     AttemptMisconception,
@@ -279,3 +280,35 @@ def _answers(session: Session, live: LiveRound, latest: Subquery) -> list[RoundA
         )
         for attempt_id, text, score, name, email in session.execute(query)
     ]
+
+
+EXPORT_HEADERS = ["kind", "id", "text", "count", "share", "score"]
+
+
+def export_rows(live: LiveRound, figures: RoundFigures) -> list[tuple[Cell, ...]]:
+    """Return a round's figures and anonymised answers as the rows of its CSV export."""
+    rows: list[tuple[Cell, ...]] = [
+        ("round", live.id, f"question {live.question_number}", figures.answered, None, None),
+        ("opened", live.id, live.opened_at, None, None, None),
+        ("closed", live.id, live.closed_at, None, None, None),
+        ("mean-score", live.id, None, None, None, figures.mean_score),
+    ]
+    rows += [("band", b.label, b.label, b.count, None, None) for b in figures.bands]
+    rows += [("key-point", p.id, p.text, p.count, p.share, None) for p in figures.points]
+    rows += [
+        ("misconception", m.id, m.text, m.count, m.share, None) for m in figures.misconceptions
+    ]
+    rows += [("answer", a.attempt_id, a.text, None, None, a.score) for a in figures.answers]
+    return rows
+
+
+def export_document(live: LiveRound, figures: RoundFigures) -> dict[str, Any]:
+    """Return a round as its JSON export: when, which question, the figures and answers."""
+    return {
+        "round": live.id,
+        "question_number": live.question_number,
+        "question_id": live.question_id,
+        "opened_at": json_value(live.opened_at),
+        "closed_at": json_value(live.closed_at) if live.closed_at else None,
+        **figures.model_dump(mode="json"),
+    }

@@ -26,6 +26,7 @@ from app.dashboard import (
 from app.identity import reissue
 from app.models import Attempt, Learner
 from app.review_queue import queue_size
+from app.rounds import past_rounds
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, PoolDep, QuestionDep, ReadSession, RowId
@@ -80,6 +81,7 @@ def dashboard(
         pager=pager_links(chosen, page, pages),
         waiting=queue_size(session),
         demo_notice=pool.state.get("notice"),
+        rounds=past_rounds(session, limit=5),
     )
 
 
