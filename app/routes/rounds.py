@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
 import segno
@@ -311,7 +311,13 @@ def close(request: Request, round_id: RowId, database: DatabaseDep, bank: BankDe
     )
 
 
-def _change(request: Request, database: Database, round_id: int, apply: Any, done: str) -> Response:
+def _change(
+    request: Request,
+    database: Database,
+    round_id: int,
+    apply: Callable[[Session, LiveRound], object],
+    done: str,
+) -> Response:
     """Apply a change to a round and go back to its live view; a refusal answers 409."""
     try:
         with database.writing() as session:

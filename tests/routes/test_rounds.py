@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.databases import database_env
 from tests.factories import GOOD_Q3, answer_page, post_form, start
+from tests.server import running_server
 
 WRONG_Q3 = "Yes, they are exactly the same tensor."
 
@@ -167,3 +176,40 @@ def test_exports_carry_figures_and_anonymised_answers_with_formulas_neutralised(
     document = instructor_client.get(f"{live}/export.json").json()
     assert document["answered"] == 1 and document["closed_at"]
     assert "Ada" not in exported.text and "Ada" not in str(document)
+
+
+@pytest.mark.slow
+def test_the_event_stream_sends_the_figures_when_an_answer_arrives(tmp_path: Path) -> None:
+    with running_server(tmp_path) as url, httpx.Client(base_url=url, timeout=30) as presenter:
+        email = "stream@example.org"
+        environment = {**os.environ, "TFQUIZ_DATA_DIR": str(tmp_path), **database_env()}
+        added = subprocess.run(
+            [sys.executable, "-m", "app", "instructor", "add", email, "--generate"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        found = re.search(r"store it now\): (\S+)", added.stdout)
+        assert found, added.stdout + added.stderr
+        page = presenter.get("/instructor/login").text
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        login = {"email": email, "password": found[1], "csrf_token": token}
+        assert presenter.post("/instructor/login", data=login).status_code == 303
+        opened = presenter.post("/instructor/rounds", data={"number": "3", "csrf_token": token})
+        assert opened.status_code == 303, opened.text
+        events = opened.headers["location"] + "/events"
+        with presenter.stream("GET", events) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            seen = (
+                json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")
+            )
+            first = next(seen)
+            assert (first["answered"], first["closed"]) == (0, False)
+            with httpx.Client(base_url=url, timeout=30) as phone:
+                body = {"learner": "Ada", "text": WRONG_Q3}
+                assert phone.post("/api/questions/3/answers", json=body).status_code == 201
+            second = next(seen)  # nothing is sent until the figures change
+            assert second["answered"] == 1
+            assert "same tensor" in second["html"] and "Ada" not in second["html"]
