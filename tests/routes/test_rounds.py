@@ -180,9 +180,13 @@ def test_exports_carry_figures_and_anonymised_answers_with_formulas_neutralised(
 
 @pytest.mark.slow
 def test_the_event_stream_sends_the_figures_when_an_answer_arrives(tmp_path: Path) -> None:
-    with running_server(tmp_path) as url, httpx.Client(base_url=url, timeout=30) as presenter:
+    database = database_env()  # the CLI must use the server's database
+    with (
+        running_server(tmp_path, env=database) as url,
+        httpx.Client(base_url=url, timeout=30) as presenter,
+    ):
         email = "stream@example.org"
-        environment = {**os.environ, "TFQUIZ_DATA_DIR": str(tmp_path), **database_env()}
+        environment = {**os.environ, "TFQUIZ_DATA_DIR": str(tmp_path), **database}
         added = subprocess.run(
             [sys.executable, "-m", "app", "instructor", "add", email, "--generate"],
             env=environment,
