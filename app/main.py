@@ -42,6 +42,7 @@ from app.routes import (
     playground,
     present,
     quiz,
+    rounds,
     signin,
 )
 from app.web.csrf import csrf_token
@@ -155,5 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(playground.router)
     app.include_router(lti.router)
     app.include_router(lti.instructor_router)
+    app.include_router(rounds.router)
+    app.include_router(rounds.public)
     app.mount("/static", static, name="static")
     return app

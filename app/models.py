@@ -516,3 +516,43 @@ class PresentedSlide(Base):
     demo_index: Mapped[int] = mapped_column(Integer)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class LiveRound(Base):
+    """A question opened to the room: its attempts while open count; closing freezes figures."""
+
+    __tablename__ = "live_round"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(36), index=True)
+    question_number: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    opened_by: Mapped[int | None] = mapped_column(
+        ForeignKey("instructor.id", ondelete="SET NULL"), default=None
+    )
+    # True while open, NULL once closed: the unique constraint lets one round be open at a
+    # time across every web process, as NULLs never collide.
+    is_open: Mapped[bool | None] = mapped_column(Boolean, unique=True, default=True)
+    # Bumped on every change that is not an attempt (a pick, a demo run), so a live view
+    # polling the row sees it; the attempts' own ids tell of new answers.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # The demo the presenter ran last for the screen, and how many times demos were run.
+    demo_index: Mapped[int | None] = mapped_column(Integer, default=None)
+    demo_runs: Mapped[int] = mapped_column(Integer, default=0)
+    # The figures as they stood at closing; a closed round reads only these.
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class RoundPick(Base):
+    """An answer the presenter chose to show the room, anonymised on the screen."""
+
+    __tablename__ = "round_pick"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("live_round.id", ondelete="CASCADE"), primary_key=True
+    )
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
+    )
+    picked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

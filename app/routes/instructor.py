@@ -26,6 +26,7 @@ from app.dashboard import (
 from app.identity import reissue
 from app.models import Attempt, Learner
 from app.review_queue import queue_size
+from app.rounds import past_rounds
 from app.web.auth import InstructorDep, require_instructor
 from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, PoolDep, QuestionDep, ReadSession, RowId
@@ -82,6 +83,7 @@ def dashboard(
         waiting=queue_size(session),
         demo_notice=state.get("notice"),
         demo_load=demo_load(state),
+        rounds=past_rounds(session, limit=5),
     )
 
 
