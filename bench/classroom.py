@@ -7,7 +7,11 @@ own session. Each section measures a burst beside a baseline from the same run:
 a. ``burst``: 60 learners at once across all 27 demos: errors, the p50 and p99 time from
    pressing Run to the result, how many executions ran, against each demo run alone;
 b. ``identical``: 30 learners at once on the slowest demo: executions (expected: 1) and
-   times, against that run alone.
+   times, against that run alone;
+c. ``round``: 300 learners answering a live round within 10 s, on a server of its own
+   (``bench.live_round``): errors, p99 of an answer and the time until the presenter's
+   tally shows all 300, against the same answers with no round open; on SQLite, and on
+   PostgreSQL too with ``--database-url``.
 
 Only the per-minute limits are raised: the baselines add runs from the one loopback
 address past its 120 a minute. Sections are named in ``SECTIONS``; a new one is a function
@@ -34,6 +38,8 @@ import httpx2 as httpx
 
 from app.config import PROJECT_ROOT
 from app.questions import load_folder
+from bench.live_round import report as live_round_report
+from bench.live_round import run_live_round
 from bench.server import running_server, send_csrf_token, wait_for_demo, wait_for_page
 
 BURST = 60
@@ -189,7 +195,10 @@ def demo_paths() -> list[str]:
 def main() -> None:
     """Start one server, warm its worker, then run each section in turn."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=sorted(SECTIONS), action="append")
+    parser.add_argument("--only", choices=sorted([*SECTIONS, "round"]), action="append")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server for the live round's second run"
+    )
     parser.add_argument("--budget", type=float, default=900.0, help="seconds for the whole run")
     options = parser.parse_args()
     deadline = time.monotonic() + options.budget
@@ -208,9 +217,12 @@ def main() -> None:
                 f"queue of {state['queue_size']}, device {state['device_kind']}"
             )
             room = Class(server.url, demo_paths(), deadline)
-            for name in options.only or list(SECTIONS):
+            for name in [n for n in options.only or list(SECTIONS) if n in SECTIONS]:
                 for line in SECTIONS[name](room):
                     print(line)  # noqa: T201
+    if options.only is None or "round" in options.only:
+        for database_url in (None, options.database_url) if options.database_url else (None,):
+            print("\n".join(live_round_report(run_live_round(database_url))))  # noqa: T201
 
 
 if __name__ == "__main__":

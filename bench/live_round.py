@@ -226,20 +226,24 @@ def run_live_round(database_url: str | None = None, learners: int = LEARNERS) ->
     return LiveRoundReport(kind, learners, baseline, live)
 
 
-def report(result: LiveRoundReport) -> None:
-    """Print both phases side by side, with the round's ratios to the baseline."""
+def report(result: LiveRoundReport) -> list[str]:
+    """Describe both phases side by side, with the round's ratios to the baseline."""
     base, live = result.baseline, result.round
-    print(f"{result.database}: {result.learners} learners answering within {SPREAD_S:g} s")  # noqa: T201
-    print(f"{'phase':26} {'errors':>6} {'p50':>9} {'p99':>9}")  # noqa: T201
+    lines = [
+        f"{result.database}: {result.learners} learners answering within {SPREAD_S:g} s",
+        f"{'phase':26} {'errors':>6} {'p50':>9} {'p99':>9}",
+    ]
     for phase in (base, live):
-        line = f"{phase.name:26} {phase.errors:6d} {phase.p50_ms:7.1f}ms {phase.p99_ms:7.1f}ms"
-        print(line)  # noqa: T201
-    print(f"p99 ratio, round / baseline: {live.p99_ms / base.p99_ms:.2f}x")  # noqa: T201
-    print(  # noqa: T201
+        lines.append(
+            f"{phase.name:26} {phase.errors:6d} {phase.p50_ms:7.1f}ms {phase.p99_ms:7.1f}ms"
+        )
+    lines.append(f"p99 ratio, round / baseline: {live.p99_ms / base.p99_ms:.2f}x")
+    lines.append(
         f"tally showed all {result.learners}, from the first answer sent: "
         f"JSON {live.tally_json_s:.2f} s, events {live.tally_events_s:.2f} s; "
         f"the last answer was recorded at {live.last_answer_s:.2f} s"
     )
+    return lines
 
 
 def main() -> None:
@@ -248,7 +252,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server to make a database on")
     parser.add_argument("--learners", type=int, default=LEARNERS)
     arguments = parser.parse_args()
-    report(run_live_round(arguments.database_url, arguments.learners))
+    print("\n".join(report(run_live_round(arguments.database_url, arguments.learners))))  # noqa: T201
 
 
 if __name__ == "__main__":

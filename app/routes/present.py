@@ -7,19 +7,17 @@ signed-in instructor alone: the page itself is open, as its code is on learners'
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import segno
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from markupsafe import Markup
 
 from app.demos.runs import find_cached
 from app.presenting import deck, moves
+from app.rounds import find_open
 from app.schema import Demo, Question
 from app.web.auth import MaybeInstructorDep
 from app.web.deps import BankDep, DemoDep, LearnerDep, PoolDep, QuestionDep, ReadSession
 from app.web.pages import render, view_demo
+from app.web.qr import qr_svg
 from app.web.rendering import render_markdown
 
 router = APIRouter()
@@ -80,24 +78,10 @@ def show(
         moves=moves(bank, question, demo),
         notes=notes,
         follow_url=follow_url,
-        follow_qr=qr_svg(follow_url),
+        follow_qr=qr_svg(follow_url, "QR code of the follow-along link"),
         pool=state,
         demo_notice=state.get("notice"),
         learner=learner,
         instructor=instructor,
+        open_round=find_open(session) if instructor else None,
     )
-
-
-@lru_cache(maxsize=8)
-def qr_svg(url: str) -> Markup:
-    """Draw the follow-along link's QR code as inline SVG, dark on white in either theme."""
-    code = segno.make(url, error="m")
-    svg = code.svg_inline(
-        scale=1,
-        omitsize=True,
-        dark="#000",
-        light="#fff",
-        svgclass="qr",
-        title="QR code of the follow-along link",
-    )
-    return Markup(svg)  # noqa: S704 - segno writes the SVG; the URL is not in it as text

@@ -13,11 +13,9 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
-import segno
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
-from markupsafe import Markup
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -46,6 +44,7 @@ from app.web.csrf import require_csrf
 from app.web.deps import BankDep, DatabaseDep, LearnerDep, ReadSession, RowId, RowIdField
 from app.web.errors import INSTRUCTOR_API_ERRORS
 from app.web.pages import get_or_404, redirect, render
+from app.web.qr import qr_svg
 from app.web.rendering import render_markdown
 
 router = APIRouter(dependencies=[Depends(require_instructor), Depends(require_csrf)])
@@ -78,12 +77,6 @@ class DemoForm(BaseModel):
 def _question(bank: QuestionBank, live: LiveRound) -> Question | None:
     """Return the round's question by its uuid; None if its file has gone."""
     return bank.by_id(live.question_id)
-
-
-def join_qr(url: str) -> Markup:
-    """Draw the join link as an SVG QR code, with its text alternative."""
-    svg = segno.make(url, error="m").svg_inline(scale=6, dark="#000", light="#fff", title=url)
-    return Markup(svg)  # noqa: S704 - segno escapes the title; the rest is its own markup
 
 
 def _join_url(request: Request) -> str:
@@ -172,7 +165,7 @@ def live_view(
         request,
         "rounds/live.html",
         instructor=instructor,
-        qr=join_qr(context["join_url"]),
+        qr=qr_svg(context["join_url"], f"QR code of the join link, {context['join_url']}"),
         **context,
     )
 
@@ -192,7 +185,7 @@ def screen_view(
         request,
         "rounds/screen.html",
         instructor=instructor,
-        qr=join_qr(context["join_url"]),
+        qr=qr_svg(context["join_url"], f"QR code of the join link, {context['join_url']}"),
         **context,
     )
 

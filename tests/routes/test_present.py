@@ -200,3 +200,21 @@ def next_follower_slide(url: str, attempts: int = 100) -> dict[str, object]:
                 assert stream.status_code == 503
             time.sleep(0.1)  # the server notices the last phone left at its next poll
     raise AssertionError("the follower's place was never given back")
+
+
+def test_a_presenter_opens_a_live_round_on_the_slides_question(
+    app: FastAPI, client: TestClient
+) -> None:
+    assert 'id="ask-the-room"' not in client.get("/present/3/1").text  # instructors only
+    make_instructor(app)
+    sign_in(client)
+    page = client.get("/present/3/1").text
+    assert "Open a round on question 3" in page
+    data = {"csrf_token": csrf(client, "/present/3/1"), "number": "3"}
+    opened = client.post("/instructor/rounds", data=data, follow_redirects=False)
+    assert opened.status_code == 303
+    live_view = opened.headers["location"]
+    assert live_view.startswith("/instructor/rounds/")
+    slide = client.get("/present/5/1").text  # any slide now points at the open round
+    assert f'href="{live_view}"' in slide and "(question 3) is open" in slide
+    assert "Open a round on question" not in slide
