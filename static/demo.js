@@ -39,43 +39,24 @@ async function runDemo(card, form) {
   const timer = setInterval(tick, 100);
   let finished = false;
   try {
-    const response = await fetch(card.dataset.demoUrl, { method: "POST", headers: { Accept: "text/event-stream" } });
-    if (!response.ok || !response.body) {
-      const body = await response.json().catch(() => ({}));
-      throw new Error(body.detail || "The server answered " + response.status);
-    }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let boundary;
-      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const event = /^event: (.*)$/m.exec(block);
-        const data = /^data: (.*)$/m.exec(block);
-        if (!event || !data) continue;
-        const payload = JSON.parse(data[1]);
-        if (event[1] === "queued") {
-          ahead = payload.ahead;
-          output.classList.add("stale");
-          tick();
-        } else if (event[1] === "running") {
-          showLive();
-        } else if (event[1] === "output") {
-          showLive();
-          live.append(document.createTextNode(payload.text));
-        } else if (event[1] === "busy") {
-          throw new Error(payload.detail);
-        } else if (event[1] === "result") {
-          finished = true;
-          clearInterval(timer);  // else a last tick would overwrite "Done" while the panel loads
-          status.textContent = "Done in " + formatElapsed(started) + (payload.message ? ": " + payload.message : "");
-        }
+    await runStream(card.dataset.demoUrl, (name, payload) => {
+      if (name === "queued") {
+        ahead = payload.ahead;
+        output.classList.add("stale");
+        tick();
+      } else if (name === "running") {
+        showLive();
+      } else if (name === "output") {
+        showLive();
+        live.append(document.createTextNode(payload.text));
+      } else if (name === "busy") {
+        throw new Error(payload.detail);
+      } else if (name === "result") {
+        finished = true;
+        clearInterval(timer);  // else a last tick would overwrite "Done" while the panel loads
+        status.textContent = "Done in " + formatElapsed(started) + (payload.message ? ": " + payload.message : "");
       }
-    }
+    });
     if (finished) {
       const panel = await fetch(card.dataset.panelUrl + "?fresh=1");
       if (panel.ok) output.innerHTML = await panel.text();  // server-rendered, escaped HTML

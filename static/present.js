@@ -63,43 +63,22 @@
     output.replaceChildren(live);
     status.textContent = "Running…";
     try {
-      const response = await fetch(root.dataset.runUrl, {
-        method: "POST", headers: { Accept: "text/event-stream" },
-      });
-      if (!response.ok || !response.body) {
-        const body = await response.json().catch(() => ({}));
-        throw new Error(body.detail || "the server answered " + response.status);
-      }
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
       let result = null;
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let boundary;
-        while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          const event = /^event: (.*)$/m.exec(block);
-          const data = /^data: (.*)$/m.exec(block);
-          if (!event || !data) continue;
-          const payload = JSON.parse(data[1]);
-          if (event[1] === "output") {
-            live.append(document.createTextNode(payload.text));
-          } else if (event[1] === "queued") {
-            const ahead = payload.ahead;
-            status.textContent = ahead + (ahead === 1 ? " run" : " runs") + " ahead";
-          } else if (event[1] === "running") {
-            status.textContent = "Running…";
-          } else if (event[1] === "busy") {
-            throw new Error(payload.detail);
-          } else if (event[1] === "result") {
-            result = payload;
-            status.textContent = "Running…";
-          }
+      await runStream(root.dataset.runUrl, (name, payload) => {
+        if (name === "output") {
+          live.append(document.createTextNode(payload.text));
+        } else if (name === "queued") {
+          const ahead = payload.ahead;
+          status.textContent = ahead + (ahead === 1 ? " run" : " runs") + " ahead";
+        } else if (name === "running") {
+          status.textContent = "Running…";
+        } else if (name === "busy") {
+          throw new Error(payload.detail);
+        } else if (name === "result") {
+          result = payload;
+          status.textContent = "Running…";
         }
-      }
+      });
       if (!result) throw new Error("the run ended without a result");
       if (FAILED.has(result.status)) throw new Error(result.message || result.status);
       const panel = await fetch(root.dataset.panelUrl + "?fresh=1");

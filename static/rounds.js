@@ -10,28 +10,11 @@ function streamDemo(section, index) {
   output.hidden = false;
   output.textContent = "";
   status.textContent = "Demo " + index + ": running…";
-  fetch(url, { method: "POST", headers: { Accept: "text/event-stream" } }).then(async (response) => {
-    if (!response.ok || !response.body) throw new Error("The server answered " + response.status);
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let boundary;
-      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const event = /^event: (.*)$/m.exec(block);
-        const data = /^data: (.*)$/m.exec(block);
-        if (!event || !data) continue;
-        const payload = JSON.parse(data[1]);
-        if (event[1] === "output") output.append(document.createTextNode(payload.text));
-        else if (event[1] === "queued") status.textContent = "Demo " + index + ": waiting for a worker…";
-        else if (event[1] === "busy") throw new Error(payload.detail);
-        else if (event[1] === "result") status.textContent = "Demo " + index + ": done" + (payload.message ? ": " + payload.message : "");
-      }
-    }
+  runStream(url, (name, payload) => {
+    if (name === "output") output.append(document.createTextNode(payload.text));
+    else if (name === "queued") status.textContent = "Demo " + index + ": waiting for a worker…";
+    else if (name === "busy") throw new Error(payload.detail);
+    else if (name === "result") status.textContent = "Demo " + index + ": done" + (payload.message ? ": " + payload.message : "");
   }).catch((error) => { status.textContent = "Demo " + index + ": " + error.message; });
 }
 
