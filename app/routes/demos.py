@@ -6,15 +6,17 @@ never code.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
@@ -158,7 +160,7 @@ async def run_demo(
     tags=["demos"],
     response_class=StreamingResponse,
 )
-def stream_demo(
+async def stream_demo(
     request: Request, question: QuestionDep, demo: DemoDep, pool: PoolDep, database: DatabaseDep
 ) -> StreamingResponse:
     """Run a demo live, streaming its output as server-sent events, then the result.
@@ -170,20 +172,27 @@ def stream_demo(
     run is already under way joins that run: it is sent its newest `queued` or `running`
     and the output so far, then the rest, and the same result.
     """
-    place, client = enter_live_run(request, pool, database, demo)
-    events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+    place, client = await run_in_threadpool(enter_live_run, request, pool, database, demo)
+    # The stream waits in the event loop, not in a thread: a class's worth of streams each
+    # holding one of the app's threads while they wait would leave none for the pages.
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+
+    def put(event: tuple[str, Any] | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
+            loop.call_soon_threadsafe(events.put_nowait, event)
 
     def produce() -> None:
         try:
             result = place.run(
                 live_work(pool, database, question, demo, client),
-                lambda name, data: events.put((name, data)),
+                lambda name, data: put((name, data)),
             )
-            events.put(("result", result.model_dump(mode="json")))
+            put(("result", result.model_dump(mode="json")))
         except PoolBusy as error:
-            events.put(("busy", {"detail": str(error), "retry_after": error.retry_after}))
+            put(("busy", {"detail": str(error), "retry_after": error.retry_after}))
         finally:
-            events.put(None)  # the run is over, whether or not anyone still reads the stream
+            put(None)  # the run is over, whether or not anyone still reads the stream
 
     try:
         threading.Thread(target=produce, daemon=True, name="demo-stream").start()
@@ -191,9 +200,9 @@ def stream_demo(
         place.fail(error)  # a leader that never runs must not leave its joiners waiting
         raise
 
-    def sse() -> Iterator[str]:
+    async def sse() -> AsyncIterator[str]:
         yield ": running\n\n"
-        while (event := events.get()) is not None:
+        while (event := await events.get()) is not None:
             name, data = event
             yield f"event: {name}\ndata: {json.dumps(data)}\n\n"
 

@@ -181,3 +181,49 @@ def test_a_waiting_stream_is_told_its_place_then_that_it_runs(
     assert names[:2] == ["queued", "running"] and names[-1] == "result"
     assert events(waited.text)[0][1] == {"ahead": 0}
     assert outputs(waited.text) == ["first\n", "second\n"]
+
+
+@pytest.mark.slow
+def test_a_room_of_waiting_streams_leaves_the_pages_served(tmp_path: Path) -> None:
+    """More streams wait than the app has threads (40): the pages must still be served.
+
+    A stream waits in the event loop; one that held a thread while it waited would, 45 at
+    once, leave no thread for a page until the run ended.
+    """
+    env = {
+        "TFQUIZ_QUESTIONS_DIR": str(two_part_questions(tmp_path)),
+        "TFQUIZ_DEMO_WORKERS": "1",
+        "TFQUIZ_DEMO_WORKER_TF": "false",
+        "TFQUIZ_DEMO_TIMEOUT_S": "30",
+        "TFQUIZ_DEMO_LIMIT_PER_ADDRESS": "1000",
+    }
+    (tmp_path / "questions" / "61-two-parts.md").write_text(
+        TWO_PARTS.replace("time.sleep(2)", "time.sleep(12)")
+    )
+    streams = 45
+    with running_server(tmp_path, env=env) as url:
+        for _ in range(500):  # the worker starts beside serving
+            if httpx.get(url + "/readyz").json()["checks"]["demos"]["ready"]:
+                break
+            threading.Event().wait(0.02)
+        started = threading.Semaphore(0)
+        finished: list[str] = []
+
+        def watch() -> None:
+            with httpx.stream("POST", url + RUN + "/stream", timeout=60) as stream:
+                chunks = stream.iter_text()
+                next(chunks)  # the stream is open and waiting on the run
+                started.release()
+                finished.append("".join(chunks))
+
+        with ThreadPoolExecutor(streams) as threads:
+            watchers = [threads.submit(watch) for _ in range(streams)]
+            for _ in range(streams):
+                assert started.acquire(timeout=60), "a stream did not open"
+            page = httpx.get(url + "/questions/61", timeout=60)
+            served_while_running = not finished  # the run sleeps 12 s: no stream is over
+            for watcher in watchers:
+                watcher.result()
+    assert page.status_code == 200 and served_while_running
+    assert len(finished) == streams
+    assert all(outputs(body) == ["first\n", "second\n"] for body in finished)
