@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,9 +27,16 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, *extra: str, env: dict[str, str] | None = None
+    data_dir: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    open_files: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``tfquiz serve`` on a free port (it migrates first); return it once it answers."""
+    """Start ``tfquiz serve`` on a free port (it migrates first); return it once it answers.
+
+    ``open_files``: the soft open-file limit the server inherits, set in the child alone
+    (lowering this process's own could leave the test run no descriptor to open).
+    """
     port = free_port()
     given = env or {}
     environment = {
@@ -41,7 +49,13 @@ def start_server(
     }
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), *extra]
     with (data_dir / "server.log").open("a") as log:
-        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=None if open_files is None else _soft_open_files(open_files),
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process, data_dir / "server.log")
@@ -50,6 +64,16 @@ def start_server(
         process.wait()
         raise
     return process, url
+
+
+def _soft_open_files(limit: int) -> Callable[[], None]:
+    """Return what lowers a child's soft open-file limit before it runs the server."""
+
+    def lower() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(limit, hard), hard))
+
+    return lower
 
 
 @contextmanager

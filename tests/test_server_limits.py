@@ -194,14 +194,10 @@ def test_connections_past_the_cap_get_503_until_the_held_ones_close(tmp_path: Pa
 
 
 def test_serve_raises_the_open_file_limit_and_clamps_the_cap(tmp_path: Path) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     env = {"TFQUIZ_MAX_CONNECTIONS": "1000000"}
     # The server inherits a low soft limit, as under a default `ulimit -n` of 1,024 or less.
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
-    try:
-        process, _ = start_server(tmp_path, env=env)
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    process, _ = start_server(tmp_path, env=env, open_files=256)
     try:
         limits = open_file_limits(process.pid)
     finally:
