@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -105,3 +106,28 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> floa
         except httpx.TransportError:
             time.sleep(0.05)
     raise RuntimeError(f"server did not start in {START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+def wait_for_demos(url: str, seconds: float = 240) -> None:
+    """Poll /readyz until a demo worker is ready (it starts beside serving)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if httpx.get(url + "/readyz", timeout=10).json()["checks"]["demos"]["ready"]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("no demo worker became ready")
+
+
+def add_instructor(data_dir: Path, env: dict[str, str], email: str) -> str:
+    """Create an instructor with the CLI, as an administrator would; return the password."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "instructor", "add", email, "--generate"],
+        env={**os.environ, "TFQUIZ_DATA_DIR": str(data_dir), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    found = re.search(r"store it now\): (\S+)", done.stdout)
+    assert found, done.stdout + done.stderr
+    return found[1]

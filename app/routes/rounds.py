@@ -159,15 +159,7 @@ def live_view(
     instructor: InstructorDep,
 ) -> Response:
     """Show the presenter the round's figures as they arrive, and the answer picker."""
-    live = get_or_404(session, LiveRound, round_id, "round")
-    context = _context(request, session, bank, live)
-    return render(
-        request,
-        "rounds/live.html",
-        instructor=instructor,
-        qr=qr_svg(context["join_url"], f"QR code of the join link, {context['join_url']}"),
-        **context,
-    )
+    return _round_page(request, session, bank, instructor, round_id, "rounds/live.html")
 
 
 @router.get("/instructor/rounds/{round_id}/screen", include_in_schema=False)
@@ -179,15 +171,23 @@ def screen_view(
     instructor: InstructorDep,
 ) -> Response:
     """Show the room the figures, the answers picked to show, and the demo the presenter ran."""
+    return _round_page(request, session, bank, instructor, round_id, "rounds/screen.html")
+
+
+def _round_page(
+    request: Request,
+    session: Session,
+    bank: QuestionBank,
+    instructor: Instructor,
+    round_id: int,
+    template: str,
+) -> Response:
+    """Render one of a round's two pages, with the join link's QR code."""
     live = get_or_404(session, LiveRound, round_id, "round")
     context = _context(request, session, bank, live)
-    return render(
-        request,
-        "rounds/screen.html",
-        instructor=instructor,
-        qr=qr_svg(context["join_url"], f"QR code of the join link, {context['join_url']}"),
-        **context,
-    )
+    join = context["join_url"]
+    qr = qr_svg(join, f"QR code of the join link, {join}")
+    return render(request, template, instructor=instructor, qr=qr, **context)
 
 
 @router.get(

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +23,7 @@ from playwright.sync_api import (
 
 from app.config import PROJECT_ROOT
 from tests.databases import database_env
-from tests.server import running_server
+from tests.server import add_instructor, running_server
 
 CHROMIUM = os.environ.get("TFQUIZ_CHROMIUM", "/usr/bin/chromium")
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -76,18 +73,7 @@ class Site:
 
     def add_instructor(self, email: str) -> str:
         """Create an instructor with the CLI, as an administrator would; return the password."""
-        environment = {**os.environ, "TFQUIZ_DATA_DIR": str(self.data), **self.env}
-        done = subprocess.run(
-            [sys.executable, "-m", "app", "instructor", "add", email, "--generate"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        found = re.search(r"store it now\): (\S+)", done.stdout)
-        assert found, done.stdout + done.stderr
-        return found[1]
+        return add_instructor(self.data, self.env, email)
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
 
-import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PHONE, OpenPage, Site, sign_in_as_instructor
+from tests.server import wait_for_demos
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 # One live run per browser session a minute: the presenter's second run is refused (429),
@@ -21,10 +20,7 @@ READY_TIMEOUT_S = 180
 @pytest.fixture(scope="module")
 def teacher(site: Site) -> tuple[str, str]:
     """An instructor account, and a warm TensorFlow worker to run the demos on."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not httpx.get(site.url + "/readyz", timeout=10).json()["checks"]["demos"]["ready"]:
-        assert time.monotonic() < deadline, "the demo worker did not start"
-        time.sleep(0.5)
+    wait_for_demos(site.url, READY_TIMEOUT_S)
     email = "presenter@example.org"
     return email, site.add_instructor(email)
 

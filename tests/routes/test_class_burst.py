@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import cycle, islice
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from app.config import PROJECT_ROOT
 from app.questions import load_folder
-from tests.server import running_server
+from tests.server import running_server, wait_for_demos
 
 LEARNERS = 60
 
@@ -27,22 +26,12 @@ def every_demo() -> list[str]:
     ]
 
 
-def wait_for_worker(url: str, seconds: float = 240) -> None:
-    """Poll /readyz until a demo worker has imported TensorFlow (it starts beside serving)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if httpx.get(url + "/readyz", timeout=5).json()["checks"]["demos"]["ready"]:
-            return
-        time.sleep(0.2)
-    raise AssertionError("no demo worker became ready")
-
-
 @pytest.mark.slow
 def test_sixty_learners_running_demos_at_once_all_get_their_result(tmp_path: Path) -> None:
     demos = every_demo()
     assert len(demos) == 27
     with running_server(tmp_path, env={"TFQUIZ_DEMO_WORKERS": "1"}) as url:
-        wait_for_worker(url)
+        wait_for_demos(url)
         browsers = [httpx.Client(base_url=url, timeout=300) for _ in range(LEARNERS)]
         for browser in browsers:
             browser.get("/")  # each learner's browser keeps its session cookie

@@ -18,7 +18,7 @@ from app.demos.protocol import RunOutcome
 from app.main import create_app
 from tests.factories import csrf
 from tests.routes.test_limits import wait_for
-from tests.server import running_server
+from tests.server import running_server, wait_for_demos
 
 TWO_PARTS = """---
 id: 9a1c3f7e-0000-4c1d-8e5f-0000000000f2
@@ -121,10 +121,7 @@ def test_a_stream_that_joins_late_still_gets_the_whole_output(tmp_path: Path) ->
         "TFQUIZ_DEMO_TIMEOUT_S": "10",
     }
     with running_server(tmp_path, env=env) as url:
-        for _ in range(500):  # the worker starts beside serving
-            if httpx.get(url + "/readyz").json()["checks"]["demos"]["ready"]:
-                break
-            threading.Event().wait(0.02)
+        wait_for_demos(url)
         leader_text = ""
         with httpx.stream("POST", url + RUN + "/stream", timeout=30) as leader:
             chunks = leader.iter_text()
@@ -202,10 +199,7 @@ def test_a_room_of_waiting_streams_leaves_the_pages_served(tmp_path: Path) -> No
     )
     streams = 45
     with running_server(tmp_path, env=env) as url:
-        for _ in range(500):  # the worker starts beside serving
-            if httpx.get(url + "/readyz").json()["checks"]["demos"]["ready"]:
-                break
-            threading.Event().wait(0.02)
+        wait_for_demos(url)
         started = threading.Semaphore(0)
         finished: list[str] = []
 

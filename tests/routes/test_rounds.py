@@ -5,10 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.databases import database_env
 from tests.factories import GOOD_Q3, answer_page, post_form, start
-from tests.server import running_server
+from tests.server import add_instructor, running_server
 
 WRONG_Q3 = "Yes, they are exactly the same tensor."
 
@@ -186,20 +182,10 @@ def test_the_event_stream_sends_the_figures_when_an_answer_arrives(tmp_path: Pat
         httpx.Client(base_url=url, timeout=30) as presenter,
     ):
         email = "stream@example.org"
-        environment = {**os.environ, "TFQUIZ_DATA_DIR": str(tmp_path), **database}
-        added = subprocess.run(
-            [sys.executable, "-m", "app", "instructor", "add", email, "--generate"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        found = re.search(r"store it now\): (\S+)", added.stdout)
-        assert found, added.stdout + added.stderr
+        password = add_instructor(tmp_path, database, email)
         page = presenter.get("/instructor/login").text
         token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        login = {"email": email, "password": found[1], "csrf_token": token}
+        login = {"email": email, "password": password, "csrf_token": token}
         assert presenter.post("/instructor/login", data=login).status_code == 303
         opened = presenter.post("/instructor/rounds", data={"number": "3", "csrf_token": token})
         assert opened.status_code == 303, opened.text
